@@ -1,0 +1,184 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/test/validation"
+)
+
+const samplesDir = "../../config/samples"
+
+// sample reads a file of config/samples as an unstructured object, named uniquely.
+func sample(file string) *unstructured.Unstructured {
+	raw, err := os.ReadFile(filepath.Join(samplesDir, file))
+	Expect(err).NotTo(HaveOccurred())
+	obj := &unstructured.Unstructured{}
+	Expect(yaml.Unmarshal(raw, &obj.Object)).To(Succeed())
+	obj.SetName("")
+	obj.SetGenerateName(strings.ToLower(obj.GetKind()) + "-")
+	return obj
+}
+
+const (
+	tokenSample    = validation.TokenSample
+	settingsSample = validation.SettingsSample
+)
+
+// invalidObjectEntries are the table of invalid objects shared with the end-to-end suite.
+func invalidObjectEntries() []TableEntry {
+	entries := make([]TableEntry, 0, len(validation.InvalidObjects))
+	for _, c := range validation.InvalidObjects {
+		entries = append(entries, Entry(c.Name, c.Sample, c.Mutate, c.WantMessage))
+	}
+	return entries
+}
+
+func set(obj *unstructured.Unstructured, value any, path ...string) {
+	Expect(unstructured.SetNestedField(obj.Object, value, path...)).To(Succeed())
+}
+
+func create(ctx context.Context, obj client.Object) error {
+	err := k8sClient.Create(ctx, obj)
+	if err == nil {
+		DeferCleanup(func(ctx SpecContext) { Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, obj))).To(Succeed()) })
+	}
+	return err
+}
+
+var _ = Describe("API validation", func() {
+	BeforeEach(func(ctx SpecContext) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "falcon-system"}}
+		Expect(client.IgnoreAlreadyExists(k8sClient.Create(ctx, ns))).To(Succeed())
+	})
+
+	It("accepts every sample in config/samples", func(ctx SpecContext) {
+		entries, err := os.ReadDir(samplesDir)
+		Expect(err).NotTo(HaveOccurred())
+		accepted := 0
+		for _, e := range entries {
+			if e.Name() == "kustomization.yaml" {
+				continue
+			}
+			Expect(create(ctx, sample(e.Name()))).To(Succeed(), e.Name())
+			accepted++
+		}
+		Expect(accepted).To(BeNumerically(">=", 2))
+	})
+
+	It("fills in the documented defaults", func(ctx SpecContext) {
+		fit := &falconv1alpha1.FalconInstallationToken{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-", Namespace: "falcon-system"},
+			Spec: falconv1alpha1.FalconInstallationTokenSpec{
+				FalconAPI: falconv1alpha1.FalconAPI{CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: "creds"}},
+			},
+		}
+		Expect(create(ctx, fit)).To(Succeed())
+		Expect(fit.Spec.FalconAPI.Cloud).To(Equal(falconv1alpha1.CloudAutodiscover))
+		Expect(fit.Spec.DeletionPolicy).To(Equal(falconv1alpha1.TokenDeletionRevoke))
+		Expect(fit.Spec.Renewal.Strategy).To(Equal(falconv1alpha1.RenewalRotate))
+		Expect(fit.Spec.Renewal.GracePeriod.Duration.String()).To(Equal("1h0m0s"))
+		Expect(fit.Spec.Secret.Keys.Token).To(Equal(falconv1alpha1.DefaultTokenKey))
+		Expect(fit.Spec.Secret.Keys.CID).To(HaveValue(Equal(falconv1alpha1.DefaultCIDKey)))
+
+		fts := &falconv1alpha1.FalconTokenSettings{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-"},
+			Spec: falconv1alpha1.FalconTokenSettingsSpec{
+				FalconAPI: falconv1alpha1.ClusterFalconAPI{CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "creds", Namespace: "falcon-system"}},
+			},
+		}
+		Expect(create(ctx, fts)).To(Succeed())
+		Expect(fts.Spec.ManagementPolicy).To(Equal(falconv1alpha1.ManagementEnforce))
+		Expect(fts.Spec.DeletionPolicy).To(Equal(falconv1alpha1.SettingsDeletionOrphan))
+		Expect(fts.Spec.TokensRequired).To(BeNil(), "an unset field stays unset: it is not managed")
+	})
+
+	It("keeps an empty CID key, which leaves the CID out of the Secret", func(ctx SpecContext) {
+		obj := sample(tokenSample)
+		set(obj, "", "spec", "secret", "keys", "cid")
+		Expect(create(ctx, obj)).To(Succeed())
+		cid, found, err := unstructured.NestedString(obj.Object, "spec", "secret", "keys", "cid")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(found).To(BeTrue())
+		Expect(cid).To(BeEmpty())
+	})
+
+	DescribeTable("refuses invalid objects at apply time",
+		func(ctx SpecContext, file string, mutate func(*unstructured.Unstructured), wantMessage string) {
+			obj := sample(file)
+			mutate(obj)
+			err := create(ctx, obj)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(wantMessage))
+		},
+		invalidObjectEntries(),
+	)
+
+	DescribeTable("refuses changing or removing tokenID once set",
+		func(ctx SpecContext, change func(*unstructured.Unstructured)) {
+			obj := sample(tokenSample)
+			set(obj, "0123456789abcdef0123456789abcdef", "spec", "tokenID")
+			Expect(create(ctx, obj)).To(Succeed())
+			change(obj)
+			err := k8sClient.Update(ctx, obj)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+			Expect(err.Error()).To(ContainSubstring("tokenID is immutable once set"))
+		},
+		Entry("changed", func(o *unstructured.Unstructured) { set(o, "fedcba9876543210fedcba9876543210", "spec", "tokenID") }),
+		Entry("removed", func(o *unstructured.Unstructured) { unstructured.RemoveNestedField(o.Object, "spec", "tokenID") }),
+	)
+
+	It("allows adopting a token by setting tokenID on an existing object", func(ctx SpecContext) {
+		obj := sample(tokenSample)
+		Expect(create(ctx, obj)).To(Succeed())
+		set(obj, "0123456789abcdef0123456789abcdef", "spec", "tokenID")
+		Expect(k8sClient.Update(ctx, obj)).To(Succeed())
+	})
+
+	DescribeTable("describes every field, so kubectl explain teaches the API",
+		func(ctx SpecContext, crdName string) {
+			crd := &apiextensionsv1.CustomResourceDefinition{}
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crdName}, crd)).To(Succeed())
+			schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+			var undocumented []string
+			for _, top := range []string{"spec", "status"} {
+				prop := schema.Properties[top]
+				undocumented = append(undocumented, missingDescriptions(top, &prop)...)
+			}
+			Expect(undocumented).To(BeEmpty())
+		},
+		Entry("FalconInstallationToken", "falconinstallationtokens.falcon.falconops.io"),
+		Entry("FalconTokenSettings", "falcontokensettings.falcon.falconops.io"),
+	)
+})
+
+// missingDescriptions lists the paths below schema whose property has no description.
+// Condition fields come from metav1.Condition and are described there.
+func missingDescriptions(path string, schema *apiextensionsv1.JSONSchemaProps) []string {
+	var missing []string
+	if strings.TrimSpace(schema.Description) == "" {
+		missing = append(missing, path)
+	}
+	for name, prop := range schema.Properties {
+		missing = append(missing, missingDescriptions(path+"."+name, &prop)...)
+	}
+	if schema.Items != nil && schema.Items.Schema != nil {
+		for name, prop := range schema.Items.Schema.Properties {
+			missing = append(missing, missingDescriptions(path+"[]."+name, &prop)...)
+		}
+	}
+	return missing
+}

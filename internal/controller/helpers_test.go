@@ -1,0 +1,120 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+)
+
+const credentialsName = "falcon-api"
+
+// newToken builds a FalconInstallationToken on the simulator's cloud with the test's
+// credentials; change adjusts its spec.
+func newToken(namespace, name string, change ...func(*falconv1alpha1.FalconInstallationToken)) *falconv1alpha1.FalconInstallationToken {
+	fit := &falconv1alpha1.FalconInstallationToken{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: falconv1alpha1.FalconInstallationTokenSpec{
+			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: credentialsName}},
+		},
+	}
+	for _, c := range change {
+		c(fit)
+	}
+	return fit
+}
+
+// fetch reads the current state of obj.
+func fetch[T client.Object](ctx context.Context, obj T) T {
+	GinkgoHelper()
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+	return obj
+}
+
+// readyOf is the Ready condition of a FalconInstallationToken, or nil.
+func readyOf(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) *metav1.Condition {
+	return meta.FindStatusCondition(fetch(ctx, fit).Status.Conditions, falconv1alpha1.ConditionReady)
+}
+
+// readyReason is a function for Eventually: the reason of Ready, "" without one.
+func readyReason(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) func() string {
+	return func() string {
+		if c := readyOf(ctx, fit); c != nil {
+			return c.Reason
+		}
+		return ""
+	}
+}
+
+// waitReady waits until Ready is True for the current generation and returns the resource.
+func waitReady(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) *falconv1alpha1.FalconInstallationToken {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		got := fetch(ctx, fit)
+		c := meta.FindStatusCondition(got.Status.Conditions, falconv1alpha1.ConditionReady)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "Ready: %s %s", c.Reason, c.Message)
+		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+	}).Should(Succeed())
+	return fit
+}
+
+// liveTokens are the valid tokens the simulator holds for cid.
+func liveTokens(cid string) []falcontest.Token {
+	var live []falcontest.Token
+	for _, t := range sim.Tokens(cid) {
+		if t.Status == falconv1alpha1.TokenStatusValid {
+			live = append(live, t)
+		}
+	}
+	return live
+}
+
+// secretOf reads the Secret a FalconInstallationToken publishes.
+func secretOf(ctx context.Context, namespace, name string) *corev1.Secret {
+	GinkgoHelper()
+	s := &corev1.Secret{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s)).To(Succeed())
+	return s
+}
+
+// eventReasons lists the reasons of the events recorded about obj, oldest first.
+func eventReasons(ctx context.Context, obj client.Object) []string {
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(eventNamespace(obj)))).To(Succeed())
+	var reasons []string
+	for _, e := range list.Items {
+		if e.Regarding.UID == obj.GetUID() {
+			reasons = append(reasons, e.Reason)
+		}
+	}
+	return reasons
+}
+
+func eventNamespace(obj client.Object) string {
+	if obj.GetNamespace() == "" {
+		return metav1.NamespaceDefault
+	}
+	return obj.GetNamespace()
+}
+
+// allEventText is every event note in the cluster, for the leak checks.
+func allEventText(ctx context.Context) string {
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list)).To(Succeed())
+	var b strings.Builder
+	for _, e := range list.Items {
+		fmt.Fprintln(&b, e.Reason, e.Note)
+	}
+	return b.String()
+}

@@ -1,0 +1,196 @@
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/controller"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+)
+
+// The integration suite: a real kube-apiserver and etcd (envtest), the real manager with both
+// controllers, and the Falcon simulator over HTTP.
+
+const syncPeriod = 3 * time.Second
+
+var (
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	sim       *falcontest.Simulator
+	simServer *httptest.Server
+	clock     = &offsetClock{}
+	logs      = &syncBuffer{}
+	manager   *runningManager
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	SetDefaultEventuallyTimeout(30 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	RunSpecs(t, "Controller suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(logs), zap.UseDevMode(false), zap.Level(zapcore.DebugLevel)))
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "start envtest; run `make test` so KUBEBUILDER_ASSETS is set")
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: newScheme()})
+	Expect(err).NotTo(HaveOccurred())
+
+	sim = falcontest.New(falcontest.Options{Now: clock.Now})
+	simServer = httptest.NewServer(sim)
+	DeferCleanup(simServer.Close)
+
+	manager = startManager()
+})
+
+var _ = AfterSuite(func(ctx SpecContext) {
+	By("checking that no secret reached a log line, event, status or metric")
+	expectNoLeaks(ctx)
+	manager.stop()
+	Expect(testEnv.Stop()).To(Succeed())
+})
+
+func newScheme() *runtime.Scheme {
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(falconv1alpha1.AddToScheme(scheme)).To(Succeed())
+	return scheme
+}
+
+// runningManager is the operator's manager running in this process.
+type runningManager struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startManager starts the manager as main.go wires it, with the simulator registered as the
+// cloud "sim".
+func startManager() *runningManager {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 newScheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  controller.CacheOptions(nil),
+		// The restart tests start a second manager in this process, with the same controller names.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": simServer.URL})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(controller.SetupWithManager(mgr, controller.Options{
+		SyncPeriod:              syncPeriod,
+		Endpoints:               endpoints,
+		Clients:                 falcon.NewCache(nil),
+		Clock:                   clock,
+		MaxConcurrentReconciles: 4,
+	})).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &runningManager{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(m.done)
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	return m
+}
+
+func (m *runningManager) stop() {
+	m.cancel()
+	Eventually(m.done).Should(BeClosed())
+}
+
+// offsetClock is real time plus an offset tests move forward, so that renewals come due at
+// once while sync periods and timeouts still pass in real time.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+func (c *offsetClock) Step(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// syncBuffer collects the manager's log output for the leak checks.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	GinkgoWriter.Write(p)
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// newNamespace creates a namespace for one test, removed afterwards.
+func newNamespace(ctx context.Context) string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "fit-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	DeferCleanup(func(ctx SpecContext) { Expect(k8sClient.Delete(ctx, ns)).To(Succeed()) })
+	return ns.Name
+}
+
+// newAPIClient registers a fresh API client (and so a fresh CID) in the simulator and stores
+// its credentials in a Secret in namespace.
+func newAPIClient(ctx context.Context, namespace, secretName string, scopes ...string) falcontest.APIClient {
+	c := sim.AddClient(falcontest.APIClient{Scopes: scopes})
+	Expect(k8sClient.Create(ctx, credentialsSecret(namespace, secretName, c.ClientID, c.ClientSecret))).To(Succeed())
+	return c
+}
+
+func credentialsSecret(namespace, name, id, secret string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		StringData: map[string]string{"client_id": id, "client_secret": secret},
+	}
+}

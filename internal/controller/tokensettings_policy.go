@@ -1,0 +1,115 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
+)
+
+// The decisions of the FalconTokenSettings reconciler, as pure functions of what was read.
+
+// fallbackAccountID identifies a customer account when the API client may not read its CCID:
+// by a digest of the client ID and member CID, so that the client ID itself is not published.
+func fallbackAccountID(clientID, memberCID string) string {
+	sum := sha256.Sum256([]byte(clientID + "/" + strings.ToUpper(memberCID)))
+	return "client-" + hex.EncodeToString(sum[:8])
+}
+
+// settingsChanges is the update that brings the observed settings to the managed fields of want,
+// and a description of each difference; an update with no fields set means none is needed.
+func settingsChanges(want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettingsUpdate, []string) {
+	var u falcon.CustomerSettingsUpdate
+	var diffs []string
+	if want.TokensRequired != nil && *want.TokensRequired != observed.TokensRequired {
+		u.TokensRequired = ptrTo(*want.TokensRequired)
+		diffs = append(diffs, fmt.Sprintf("tokensRequired is %t, the spec says %t", observed.TokensRequired, *want.TokensRequired))
+	}
+	if want.MaxActiveTokens != nil && int(*want.MaxActiveTokens) != observed.MaxActiveTokens {
+		u.MaxActiveTokens = ptrTo(int(*want.MaxActiveTokens))
+		diffs = append(diffs, fmt.Sprintf("maxActiveTokens is %d, the spec says %d", observed.MaxActiveTokens, *want.MaxActiveTokens))
+	}
+	return u, diffs
+}
+
+// withOriginals records, for each field want manages that has no original yet, the value
+// observed now, so that deletionPolicy Restore can put back what was there before the
+// operator's first write.
+func withOriginals(originals *falconv1alpha1.TokenSettingsValues, want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (*falconv1alpha1.TokenSettingsValues, bool) {
+	next := &falconv1alpha1.TokenSettingsValues{}
+	if originals != nil {
+		next = originals.DeepCopy()
+	}
+	changed := false
+	if want.TokensRequired != nil && next.TokensRequired == nil {
+		next.TokensRequired, changed = ptrTo(observed.TokensRequired), true
+	}
+	if want.MaxActiveTokens != nil && next.MaxActiveTokens == nil {
+		next.MaxActiveTokens, changed = ptrTo(int32(observed.MaxActiveTokens)), true
+	}
+	if !changed {
+		return originals, false
+	}
+	return next, true
+}
+
+// restoreUpdate is the update that puts back the recorded original values that differ from
+// the observed ones.
+func restoreUpdate(originals *falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) falcon.CustomerSettingsUpdate {
+	if originals == nil {
+		return falcon.CustomerSettingsUpdate{}
+	}
+	u, _ := settingsChanges(*originals, observed)
+	return u
+}
+
+// settingsUpdateEmpty reports whether u writes nothing.
+func settingsUpdateEmpty(u falcon.CustomerSettingsUpdate) bool {
+	return u.TokensRequired == nil && u.MaxActiveTokens == nil
+}
+
+// settingsOwner returns the FalconTokenSettings that manages accountID among all: the oldest
+// that claims it, self included. Another object claims the account when its status names it,
+// or, before it could identify its account, when it uses the same credentials on the same cloud.
+// An object being deleted still owns its account until it is gone, so that its own cleanup and
+// its successor's writes do not interleave.
+func settingsOwner(self *falconv1alpha1.FalconTokenSettings, all []falconv1alpha1.FalconTokenSettings, accountID string) *falconv1alpha1.FalconTokenSettings {
+	owner := self
+	for i := range all {
+		other := &all[i]
+		if other.UID == self.UID || !claimsAccount(other, self, accountID) {
+			continue
+		}
+		if olderThan(other, owner) {
+			owner = other
+		}
+	}
+	return owner
+}
+
+func claimsAccount(other, self *falconv1alpha1.FalconTokenSettings, accountID string) bool {
+	if other.Status.AccountID != "" {
+		return other.Status.AccountID == accountID
+	}
+	return other.Spec.FalconAPI.CredentialsSecretRef == self.Spec.FalconAPI.CredentialsSecretRef &&
+		other.Spec.FalconAPI.Cloud == self.Spec.FalconAPI.Cloud
+}
+
+// olderThan orders objects by creation, then by name for objects created in the same second.
+func olderThan(a, b *falconv1alpha1.FalconTokenSettings) bool {
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return a.CreationTimestamp.Before(&b.CreationTimestamp)
+	}
+	return a.Name < b.Name
+}
+
+// capMessage warns when the account holds more valid tokens than the cap allows.
+func capMessage(maxActive, active int32) string {
+	if active <= maxActive {
+		return ""
+	}
+	return fmt.Sprintf("; the account holds %d valid tokens, more than maxActiveTokens %d: Falcon decides what happens to them, the operator revokes none", active, maxActive)
+}

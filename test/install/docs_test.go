@@ -1,0 +1,48 @@
+package install_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+)
+
+// yamlBlock matches a fenced YAML block of a Markdown file.
+var yamlBlock = regexp.MustCompile("(?ms)^```yaml\n(.*?)^```")
+
+// kindsServedElsewhere are the kinds the docs show that belong to other projects' CRDs, which
+// the test API server does not have; they are only checked to parse.
+var kindsServedElsewhere = map[string]bool{"monitoring.coreos.com/PrometheusRule": true}
+
+var _ = Describe("The YAML in the docs", func() {
+	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	if err != nil {
+		panic(err)
+	}
+	files = append(files, filepath.Join("..", "..", "README.md"))
+
+	for _, file := range files {
+		It("is accepted by the API server: "+filepath.Base(file), func(ctx context.Context) {
+			text, err := os.ReadFile(file)
+			Expect(err).NotTo(HaveOccurred())
+			var objs manifests
+			for _, block := range yamlBlock.FindAllSubmatch(text, -1) {
+				objs = append(objs, decodeManifests(block[1])...)
+			}
+			var served manifests
+			for _, o := range objs {
+				gvk := o.GroupVersionKind()
+				if _, err := k8sClient.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); meta.IsNoMatchError(err) {
+					Expect(kindsServedElsewhere).To(HaveKey(gvk.Group+"/"+gvk.Kind), "%s shows %s, which no CRD here serves", file, gvk)
+					continue
+				}
+				served = append(served, o)
+			}
+			applyDryRun(ctx, served)
+		})
+	}
+})
