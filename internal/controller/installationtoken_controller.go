@@ -36,26 +36,6 @@ type InstallationTokenReconciler struct {
 	primed <-chan struct{}
 }
 
-// primeWait bounds how long a reconcile waits for the drift check's first pass.
-const primeWait = 10 * time.Second
-
-// awaitPrimed waits, if it has not run yet, for the drift check's first pass, which reads every
-// token and its value in batches: after a restart that is cheaper than a read per resource.
-func (r *InstallationTokenReconciler) awaitPrimed(ctx context.Context) {
-	select {
-	case <-r.primed:
-		return
-	default:
-	}
-	timer := time.NewTimer(primeWait)
-	defer timer.Stop()
-	select {
-	case <-r.primed:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-}
-
 // +kubebuilder:rbac:groups=falcon.falconops.io,resources=falconinstallationtokens,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=falcon.falconops.io,resources=falconinstallationtokens/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=falcon.falconops.io,resources=falconinstallationtokens/finalizers,verbs=update

@@ -50,6 +50,26 @@ type driftCheck struct {
 	primed      chan struct{} // closed once the first check is over
 }
 
+// primeWait bounds how long a reconcile waits for the drift check's first pass.
+const primeWait = 10 * time.Second
+
+// awaitPrimed waits, if it has not run yet, for the drift check's first pass, which reads every
+// token and its value in batches: after a restart that is cheaper than a read per resource.
+func (r *InstallationTokenReconciler) awaitPrimed(ctx context.Context) {
+	select {
+	case <-r.primed:
+		return
+	default:
+	}
+	timer := time.NewTimer(primeWait)
+	defer timer.Stop()
+	select {
+	case <-r.primed:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
+
 // credentialGroup is the resources one API client serves: one Secret, one cloud.
 type credentialGroup struct {
 	ref   types.NamespacedName

@@ -23,7 +23,7 @@ import (
 // credentialsIndex indexes resources by the credentials Secret they use, as namespace/name.
 const credentialsIndex = "spec.falconAPI.credentialsSecretRef"
 
-// SetupWithManager registers both reconcilers and the credentials watch they share.
+// SetupWithManager registers both reconcilers and the credentials watches they share.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	// Requests from outside the manager's own watches: a changed credentials Secret, the drift check.
 	tokenFeed, settingsFeed := &requestFeed{}, &requestFeed{}
@@ -35,15 +35,19 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	credentials := newCredentialSource(credentialsWatches, mgr.GetAPIReader(), opts)
+	if err := setupTokenController(mgr, opts, credentials, tokenFeed); err != nil {
+		return err
+	}
+	return setupSettingsController(mgr, opts, credentials, settingsFeed)
+}
 
-	ctx := context.Background()
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &falconv1alpha1.FalconInstallationToken{}, credentialsIndex, func(o client.Object) []string {
-		fit := o.(*falconv1alpha1.FalconInstallationToken)
-		return []string{fit.Namespace + "/" + fit.Spec.FalconAPI.CredentialsSecretRef.Name}
+// setupTokenController registers the FalconInstallationToken reconciler and its drift check.
+func setupTokenController(mgr ctrl.Manager, opts Options, credentials *credentialSource, feed *requestFeed) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &falconv1alpha1.FalconInstallationToken{}, credentialsIndex, func(o client.Object) []string {
+		return []string{credentialsRef(o.(*falconv1alpha1.FalconInstallationToken)).String()}
 	}); err != nil {
 		return fmt.Errorf("index FalconInstallationToken credentials: %w", err)
 	}
-
 	primed := make(chan struct{}) // closed by the drift check's first pass
 	tokens := &InstallationTokenReconciler{
 		Client:      mgr.GetClient(),
@@ -56,10 +60,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		fence:       &cacheFence{},
 		primed:      primed,
 	}
-	err = ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		For(&falconv1alpha1.FalconInstallationToken{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
-		WatchesRawSource(tokenFeed.source()).
+		WatchesRawSource(feed.source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}).
 		Named("falconinstallationtoken").
 		Complete(tokens)
@@ -67,13 +71,16 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("set up the FalconInstallationToken controller: %w", err)
 	}
 	if err := mgr.Add(&driftCheck{cache: mgr.GetClient(), credentials: credentials, clock: opts.Clock, period: opts.SyncPeriod,
-		feed: tokenFeed, snapshots: tokens.snapshots, values: tokens.values, primed: primed}); err != nil {
+		feed: feed, snapshots: tokens.snapshots, values: tokens.values, primed: primed}); err != nil {
 		return fmt.Errorf("set up the FalconInstallationToken drift check: %w", err)
 	}
+	return nil
+}
 
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &falconv1alpha1.FalconTokenSettings{}, credentialsIndex, func(o client.Object) []string {
-		ref := o.(*falconv1alpha1.FalconTokenSettings).Spec.FalconAPI.CredentialsSecretRef
-		return []string{ref.Namespace + "/" + ref.Name}
+// setupSettingsController registers the FalconTokenSettings reconciler.
+func setupSettingsController(mgr ctrl.Manager, opts Options, credentials *credentialSource, feed *requestFeed) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &falconv1alpha1.FalconTokenSettings{}, credentialsIndex, func(o client.Object) []string {
+		return []string{settingsCredentialsRef(o.(*falconv1alpha1.FalconTokenSettings)).String()}
 	}); err != nil {
 		return fmt.Errorf("index FalconTokenSettings credentials: %w", err)
 	}
@@ -83,7 +90,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		credentials: credentials,
 		recorder:    mgr.GetEventRecorder("falcon-token-operator"),
 	}
-	err = ctrl.NewControllerManagedBy(mgr).
+	err := ctrl.NewControllerManagedBy(mgr).
 		For(&falconv1alpha1.FalconTokenSettings{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// When a FalconTokenSettings is gone, a newer one for the same account may take over.
 		Watches(&falconv1alpha1.FalconTokenSettings{}, handler.EnqueueRequestsFromMapFunc(othersOf(mgr.GetClient())),
@@ -92,7 +99,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 				UpdateFunc: func(event.UpdateEvent) bool { return false },
 				DeleteFunc: func(event.DeleteEvent) bool { return true },
 			})).
-		WatchesRawSource(settingsFeed.source()).
+		WatchesRawSource(feed.source()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}).
 		Named("falcontokensettings").
 		Complete(settings)
@@ -155,8 +162,7 @@ func credentialsInUse(c client.Client) func(context.Context) (map[types.Namespac
 			return nil, err
 		}
 		for i := range settings.Items {
-			ref := settings.Items[i].Spec.FalconAPI.CredentialsSecretRef
-			used[types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}] = true
+			used[settingsCredentialsRef(&settings.Items[i])] = true
 		}
 		return used, nil
 	}
