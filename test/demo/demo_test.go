@@ -77,7 +77,7 @@ func TestDemoPrintsTheSamplesAndExits(t *testing.T) {
 
 	for what, pattern := range map[string]string{
 		"FalconInstallationToken table header": `(?m)^NAME\s+READY\s+STATUS\s+EXPIRES\s+SECRET\s+AGE$`,
-		"FalconInstallationToken Ready row":    `(?m)^falcon-sensor\s+True\s+valid\s+`,
+		"FalconInstallationToken Ready row":    `(?m)^falcon-sensor\s+True\s+valid\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+falcon-sensor-token\s+`,
 		"FalconTokenSettings table header":     `(?m)^NAME\s+POLICY\s+TOKENS REQUIRED\s+MAX ACTIVE\s+ACTIVE\s+READY\s+AGE$`,
 		"FalconTokenSettings Ready row":        `(?m)^account\s+Enforce\s+true\s+50\s+\d+\s+True\s+`,
 		"masked CID":                           `(?m)^\s+FALCONCTL_OPT_CID=\*{8} \(\d+ bytes\)$`,
