@@ -41,15 +41,27 @@ func fetch[T client.Object](ctx context.Context, obj T) T {
 	return obj
 }
 
-// readyOf is the Ready condition of a FalconInstallationToken, or nil.
-func readyOf(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) *metav1.Condition {
-	return meta.FindStatusCondition(fetch(ctx, fit).Status.Conditions, falconv1alpha1.ConditionReady)
+// statusOf is what the readiness helpers need of either kind's status.
+func statusOf(obj client.Object) (conditions []metav1.Condition, observedGeneration int64) {
+	switch o := obj.(type) {
+	case *falconv1alpha1.FalconInstallationToken:
+		return o.Status.Conditions, o.Status.ObservedGeneration
+	case *falconv1alpha1.FalconTokenSettings:
+		return o.Status.Conditions, o.Status.ObservedGeneration
+	}
+	panic(fmt.Sprintf("no status helper for %T", obj))
+}
+
+// readyOf is the current Ready condition of a resource of either kind, or nil.
+func readyOf(ctx context.Context, obj client.Object) *metav1.Condition {
+	conditions, _ := statusOf(fetch(ctx, obj))
+	return meta.FindStatusCondition(conditions, falconv1alpha1.ConditionReady)
 }
 
 // readyReason is a function for Eventually: the reason of Ready, "" without one.
-func readyReason(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) func() string {
+func readyReason(ctx context.Context, obj client.Object) func() string {
 	return func() string {
-		if c := readyOf(ctx, fit); c != nil {
+		if c := readyOf(ctx, obj); c != nil {
 			return c.Reason
 		}
 		return ""
@@ -57,16 +69,16 @@ func readyReason(ctx context.Context, fit *falconv1alpha1.FalconInstallationToke
 }
 
 // waitReady waits until Ready is True for the current generation and returns the resource.
-func waitReady(ctx context.Context, fit *falconv1alpha1.FalconInstallationToken) *falconv1alpha1.FalconInstallationToken {
+func waitReady[T client.Object](ctx context.Context, obj T) T {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		got := fetch(ctx, fit)
-		c := meta.FindStatusCondition(got.Status.Conditions, falconv1alpha1.ConditionReady)
+		conditions, observedGeneration := statusOf(fetch(ctx, obj))
+		c := meta.FindStatusCondition(conditions, falconv1alpha1.ConditionReady)
 		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "Ready: %s %s", c.Reason, c.Message)
-		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		g.Expect(observedGeneration).To(Equal(obj.GetGeneration()))
 	}).Should(Succeed())
-	return fit
+	return obj
 }
 
 // liveTokens are the valid tokens the simulator holds for cid.

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,31 +38,6 @@ func deleteAndWait(ctx context.Context, obj client.Object) {
 	GinkgoHelper()
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, obj))).To(Succeed())
 	Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj) }).Should(MatchError(ContainSubstring("not found")))
-}
-
-func settingsReady(ctx context.Context, fts *falconv1alpha1.FalconTokenSettings) *metav1.Condition {
-	return meta.FindStatusCondition(fetch(ctx, fts).Status.Conditions, falconv1alpha1.ConditionReady)
-}
-
-func settingsReason(ctx context.Context, fts *falconv1alpha1.FalconTokenSettings) func() string {
-	return func() string {
-		if c := settingsReady(ctx, fts); c != nil {
-			return c.Reason
-		}
-		return ""
-	}
-}
-
-// waitInSync waits until Ready is True (InSync) for the current generation.
-func waitInSync(ctx context.Context, fts *falconv1alpha1.FalconTokenSettings) {
-	GinkgoHelper()
-	Eventually(func(g Gomega) {
-		got := fetch(ctx, fts)
-		c := meta.FindStatusCondition(got.Status.Conditions, falconv1alpha1.ConditionReady)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Status).To(Equal(metav1.ConditionTrue), "Ready: %s %s", c.Reason, c.Message)
-		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-	}).Should(Succeed())
 }
 
 // nextSync waits until the operator read the settings again after now, by the manager's clock.
@@ -100,7 +74,7 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.TokensRequired = new(bool)
 			f.Spec.MaxActiveTokens = new(int32(50))
 		})
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 
 		Expect(sim.Settings(api.CID)).To(Equal(falcontest.Settings{TokensRequired: false, MaxActiveTokens: 50}))
 		Expect(fts.Status.TokensRequired).To(HaveValue(BeFalse()))
@@ -110,14 +84,14 @@ var _ = Describe("FalconTokenSettings", func() {
 		Expect(fts.Status.AccountID).To(HavePrefix(api.CID))
 		Expect(fts.Status.OriginalSettings).To(Equal(&falconv1alpha1.TokenSettingsValues{TokensRequired: new(true), MaxActiveTokens: new(int32(1000))}))
 		Expect(fts.Finalizers).To(ContainElement(falconv1alpha1.Finalizer))
-		Expect(settingsReady(ctx, fts).Reason).To(Equal(falconv1alpha1.ReasonInSync))
+		Expect(readyOf(ctx, fts).Reason).To(Equal(falconv1alpha1.ReasonInSync))
 		Expect(eventReasons(ctx, fts)).To(ContainElement(falconv1alpha1.EventUpdated))
 		Consistently(writes(api), 2*syncPeriod).Should(Equal(1), "settings in sync are not written again")
 	})
 
 	It("never writes a field the spec leaves unset", func(ctx SpecContext) {
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(10)) })
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(sim.Settings(api.CID)).To(Equal(falcontest.Settings{TokensRequired: true, MaxActiveTokens: 10}))
 		Expect(fts.Status.OriginalSettings).To(Equal(&falconv1alpha1.TokenSettingsValues{MaxActiveTokens: new(int32(1000))}))
 
@@ -133,7 +107,7 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.TokensRequired = new(true)
 			f.Spec.MaxActiveTokens = new(int32(25))
 		})
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 
 		sim.ConsoleSetSettings(api.CID, falcontest.Settings{TokensRequired: false, MaxActiveTokens: 25})
 		Eventually(func() falcontest.Settings { return sim.Settings(api.CID) }, 3*syncPeriod).Should(
@@ -151,8 +125,8 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.TokensRequired = new(true)
 			f.Spec.MaxActiveTokens = new(int32(5))
 		})
-		Eventually(settingsReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonDriftDetected))
-		Expect(settingsReady(ctx, fts).Message).To(ContainSubstring("maxActiveTokens is 1000, the spec says 5"))
+		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonDriftDetected))
+		Expect(readyOf(ctx, fts).Message).To(ContainSubstring("maxActiveTokens is 1000, the spec says 5"))
 		Expect(fts.Status.MaxActiveTokens).To(HaveValue(BeEquivalentTo(1000)))
 		Expect(fts.Status.OriginalSettings).To(BeNil())
 		Expect(eventReasons(ctx, fts)).To(ContainElement(falconv1alpha1.EventDriftDetected))
@@ -162,7 +136,7 @@ var _ = Describe("FalconTokenSettings", func() {
 		Expect(eventReasons(ctx, fts)).To(HaveLen(1), "the same drift is reported once")
 
 		sim.ConsoleSetSettings(api.CID, falcontest.Settings{TokensRequired: true, MaxActiveTokens: 5})
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(writes(api)()).To(BeZero())
 	})
 
@@ -172,7 +146,7 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.TokensRequired = new(false)
 			f.Spec.MaxActiveTokens = new(int32(3))
 		})
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(sim.Settings(api.CID)).To(Equal(falcontest.Settings{TokensRequired: false, MaxActiveTokens: 3}))
 
 		deleteAndWait(ctx, fts)
@@ -182,7 +156,7 @@ var _ = Describe("FalconTokenSettings", func() {
 
 	It("leaves the settings on deletion when deletionPolicy is Orphan", func(ctx SpecContext) {
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(3)) })
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		before := len(callsOf(api.ClientID))
 		deleteAndWait(ctx, fts)
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(3))
@@ -191,7 +165,7 @@ var _ = Describe("FalconTokenSettings", func() {
 
 	It("refuses a second object for the same account, then lets it take over", func(ctx SpecContext) {
 		older := newSettings(ctx, ns, ns+"-1-older", func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(40)) })
-		waitInSync(ctx, older)
+		waitReady(ctx, older)
 
 		// Another API client of the same customer account, so that its calls can be told apart.
 		second := sim.AddClient(falcontest.APIClient{CID: api.CID})
@@ -200,13 +174,13 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.FalconAPI.CredentialsSecretRef.Name = "second"
 			f.Spec.MaxActiveTokens = new(int32(60))
 		})
-		Eventually(settingsReason(ctx, newer)).Should(Equal(falconv1alpha1.ReasonConflict))
-		Expect(settingsReady(ctx, newer).Message).To(ContainSubstring(older.Name))
+		Eventually(readyReason(ctx, newer)).Should(Equal(falconv1alpha1.ReasonConflict))
+		Expect(readyOf(ctx, newer).Message).To(ContainSubstring(older.Name))
 		Consistently(writes(second), 2*syncPeriod).Should(BeZero(), "the newer object writes nothing")
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(40))
 
 		deleteAndWait(ctx, older)
-		waitInSync(ctx, newer)
+		waitReady(ctx, newer)
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(60))
 	})
 
@@ -217,11 +191,11 @@ var _ = Describe("FalconTokenSettings", func() {
 			f.Spec.FalconAPI.CredentialsSecretRef.Name = "later"
 			f.Spec.MaxActiveTokens = new(int32(8))
 		})
-		Eventually(settingsReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonCredentialsNotFound))
-		Expect(settingsReady(ctx, fts).Message).To(ContainSubstring(ns + "/later"))
+		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonCredentialsNotFound))
+		Expect(readyOf(ctx, fts).Message).To(ContainSubstring(ns + "/later"))
 
 		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "later", later.ClientID, later.ClientSecret))).To(Succeed())
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(sim.Settings(later.CID).MaxActiveTokens).To(Equal(8))
 	})
 
@@ -230,8 +204,8 @@ var _ = Describe("FalconTokenSettings", func() {
 		readOnly := newAPIClient(ctx, ns, credentialsName, "installation-tokens:read", "installation-tokens:write", "sensor-installers:read")
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.TokensRequired = new(true) })
 		sim.ConsoleSetSettings(readOnly.CID, falcontest.Settings{MaxActiveTokens: 1000})
-		Eventually(settingsReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonMissingScope))
-		Expect(settingsReady(ctx, fts).Message).To(ContainSubstring("Installation Tokens Settings: Write"))
+		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonMissingScope))
+		Expect(readyOf(ctx, fts).Message).To(ContainSubstring("Installation Tokens Settings: Write"))
 		Consistently(writes(readOnly), syncPeriod/2).Should(BeNumerically("<=", 2), "not retried hot")
 	})
 
@@ -239,7 +213,7 @@ var _ = Describe("FalconTokenSettings", func() {
 		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: credentialsName}})).To(Succeed())
 		noCCID := newAPIClient(ctx, ns, credentialsName, "installation-tokens:read", "installation-tokens-settings:write")
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(9)) })
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(fts.Status.AccountID).To(MatchRegexp(`^client-[0-9a-f]{16}$`))
 		Expect(fts.Status.AccountID).NotTo(ContainSubstring(noCCID.ClientID))
 		Expect(sim.Settings(noCCID.CID).MaxActiveTokens).To(Equal(9))
@@ -247,15 +221,15 @@ var _ = Describe("FalconTokenSettings", func() {
 
 	It("sends nothing while the rate limit window is closed, then recovers", func(ctx SpecContext) {
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(30)) })
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 
 		until := clock.Now().Add(4 * time.Second)
 		sim.ForceRateLimit(api.CID, until)
 		fts = fetch(ctx, fts)
 		fts.Spec.MaxActiveTokens = new(int32(31))
 		Expect(k8sClient.Update(ctx, fts)).To(Succeed())
-		Eventually(settingsReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonRateLimited))
-		waitInSync(ctx, fts)
+		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonRateLimited))
+		waitReady(ctx, fts)
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(31))
 		Expect(requestsInsideWindow(api.ClientID, until)).To(BeEmpty(), "no request inside the Retryafter window after the first 429")
 	})
@@ -265,7 +239,7 @@ var _ = Describe("FalconTokenSettings", func() {
 		Expect(k8sClient.Create(ctx, fit)).To(Succeed())
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.TokensRequired = new(true) })
 		waitReady(ctx, fit)
-		waitInSync(ctx, fts)
+		waitReady(ctx, fts)
 		Expect(sim.ClientCalls(api.ClientID, "oauth2-token")).To(Equal(1))
 		Expect(sim.ClientCalls(api.ClientID, "ccid")).To(Equal(1), "the CCID is fetched once per credential")
 	})
@@ -275,8 +249,8 @@ var _ = Describe("FalconTokenSettings", func() {
 			sim.ConsoleCreateToken(api.CID, "existing", nil)
 		}
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(2)) })
-		waitInSync(ctx, fts)
-		Expect(settingsReady(ctx, fts).Message).To(ContainSubstring("holds 3 valid tokens, more than maxActiveTokens 2"))
+		waitReady(ctx, fts)
+		Expect(readyOf(ctx, fts).Message).To(ContainSubstring("holds 3 valid tokens, more than maxActiveTokens 2"))
 		Expect(liveTokens(api.CID)).To(HaveLen(3))
 		Expect(sim.ClientCalls(api.ClientID, "tokens-update")).To(BeZero())
 	})
