@@ -1,11 +1,13 @@
-# The manager image: the same binary as `make build`, on a distroless non-root base.
+# The manager image: the same binary as `make build`, static, run as the non-root user 65532.
 #
-# The base images are build arguments so that they can come from your registry or mirror; pass
-# their full references there, for example:
+# The final stage is distroless/static:nonroot's content: the binary, CA certificates for the
+# Falcon API, no shell, no package manager. By default it is assembled on `scratch`, which needs
+# no registry; to build on the distroless image itself, or to take the Go image from your
+# registry or mirror, pass their full references:
 #   docker build --build-arg BUILDER_IMAGE=<registry>/golang:1.26 \
 #     --build-arg BASE_IMAGE=<registry>/distroless/static:nonroot -t <image> .
 ARG BUILDER_IMAGE=golang:1.26
-ARG BASE_IMAGE=distroless/static:nonroot
+ARG BASE_IMAGE=scratch
 
 FROM ${BUILDER_IMAGE} AS builder
 ARG TARGETOS
@@ -25,6 +27,7 @@ RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpat
 
 FROM ${BASE_IMAGE}
 WORKDIR /
+COPY --from=builder /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=builder /workspace/manager .
 USER 65532:65532
 
