@@ -37,6 +37,15 @@ type Config struct {
 	UserAgent string
 }
 
+// sharedTransport is http.DefaultTransport (proxy settings from the environment included) with
+// enough idle connections per host for the concurrent reconciles of a credential: the default
+// keeps two, and each new connection to Falcon costs a TLS handshake.
+var sharedTransport = func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	return t
+}()
+
 // Client calls the Falcon API with one credential: one access token, reused until shortly
 // before it expires, and one rate-limit state, shared by every goroutine that uses the Client.
 type Client struct {
@@ -84,7 +93,7 @@ func New(cfg Config) (*Client, error) {
 	if userAgent == "" {
 		userAgent = defaultUserAgent
 	}
-	base := http.DefaultTransport
+	base := sharedTransport
 	var timeout time.Duration
 	if cfg.HTTPClient != nil {
 		timeout = cfg.HTTPClient.Timeout
