@@ -36,6 +36,7 @@ type credentialSource struct {
 	metadata  *credentialWatches // identity and version of the credentials Secrets in use
 	secrets   client.Reader      // direct reads: credentials Secrets are never cached with their data
 	endpoints falcon.Endpoints
+	transport http.RoundTripper // nil: the Falcon client's default
 	clients   *falcon.Cache
 	clock     clock.PassiveClock // shared with the reconcilers, so rate-limit windows and renewals agree
 
@@ -51,7 +52,7 @@ type parsedCredentials struct {
 }
 
 func newCredentialSource(metadata *credentialWatches, secrets client.Reader, opts Options) *credentialSource {
-	return &credentialSource{metadata: metadata, secrets: secrets, endpoints: opts.Endpoints, clients: opts.Clients, clock: opts.Clock,
+	return &credentialSource{metadata: metadata, secrets: secrets, endpoints: opts.Endpoints, transport: opts.FalconTransport, clients: opts.Clients, clock: opts.Clock,
 		known: map[types.NamespacedName]parsedCredentials{}}
 }
 
@@ -84,7 +85,7 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 		Credentials:  creds,
 		Cloud:        cloud,
 		Endpoints:    s.endpoints,
-		HTTPClient:   &http.Client{Timeout: requestTimeout},
+		HTTPClient:   &http.Client{Timeout: requestTimeout, Transport: s.transport},
 		MetricsLabel: ref.String(),
 		UserAgent:    "falcon-token-operator",
 		Now:          s.clock.Now,

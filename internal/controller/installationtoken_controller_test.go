@@ -455,7 +455,12 @@ var _ = Describe("FalconInstallationToken", func() {
 		fit.Spec.Label = "throttled/relabelled"
 		Expect(k8sClient.Update(ctx, fit)).To(Succeed())
 		Eventually(readyReason(ctx, fit)).Should(Equal(falconv1alpha1.ReasonRateLimited))
-		Expect(readyOf(ctx, fit).Message).To(ContainSubstring(until.UTC().Truncate(time.Second).Format(time.RFC3339)[:16]))
+		// The message says until when: the Retryafter time, which Falcon gives in whole seconds.
+		stamp := regexp.MustCompile(`before (\S+)$`).FindStringSubmatch(readyOf(ctx, fit).Message)
+		Expect(stamp).To(HaveLen(2), "the message names the time")
+		said, err := time.Parse(time.RFC3339, stamp[1])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(said).To(BeTemporally("~", until, time.Second))
 		waitReady(ctx, fit)
 
 		Expect(requestsInsideWindow(api.ClientID, until)).To(BeEmpty(), "no request inside the Retryafter window after the first 429")

@@ -3,6 +3,7 @@
 package controller
 
 import (
+	"net/http"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -26,4 +27,7 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// Namespaces limits the credentials watch to these namespaces; empty watches all.
 	Namespaces []string
+	// FalconTransport carries the requests to the Falcon API; nil is the client's default (which
+	// honours HTTPS_PROXY). The benchmark sets it to time each exchange on the client side.
+	FalconTransport http.RoundTripper
 }

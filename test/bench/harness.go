@@ -312,9 +312,8 @@ func (b *bench) start(ctx context.Context) error {
 	b.sim = falcontest.New(falcontest.Options{RateLimit: b.cfg.RateLimit})
 	b.sim.SetFaults(falcontest.Faults{Latency: b.cfg.Latency})
 	b.server = httptest.NewServer(b.sim)
-	// The in-process manager's Falcon clients send through http.DefaultTransport.
-	b.exchanges = &exchangeLog{next: http.DefaultTransport, host: strings.TrimPrefix(b.server.URL, "http://")}
-	http.DefaultTransport = b.exchanges
+	// The in-process manager's Falcon clients send through it (controller.Options.FalconTransport).
+	b.exchanges = &exchangeLog{next: http.DefaultTransport}
 
 	for _, ns := range []string{benchNamespace, unrelatedNamespace} {
 		if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
@@ -358,9 +357,6 @@ func (b *bench) waitIdle(ctx context.Context) error {
 }
 
 func (b *bench) close() {
-	if b.exchanges != nil {
-		http.DefaultTransport = b.exchanges.next
-	}
 	if b.server != nil {
 		b.server.Close()
 	}
@@ -406,6 +402,7 @@ func (b *bench) startManager(ctx context.Context, syncPeriod time.Duration) (sto
 		Clients:                 falcon.NewCache(nil),
 		Clock:                   clock.RealClock{},
 		MaxConcurrentReconciles: b.cfg.Workers,
+		FalconTransport:         b.exchanges,
 	}); err != nil {
 		return nil, err
 	}
@@ -734,7 +731,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 // that left before was already on its way, which no client can help.
 type exchangeLog struct {
 	next http.RoundTripper
-	host string
 	mu   sync.Mutex
 	log  []exchange
 }
@@ -745,9 +741,6 @@ type exchange struct {
 }
 
 func (l *exchangeLog) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Host != l.host {
-		return l.next.RoundTrip(r)
-	}
 	sent := time.Now()
 	resp, err := l.next.RoundTrip(r)
 	x := exchange{sent: sent, received: time.Now()}
