@@ -41,6 +41,12 @@ func fetch[T client.Object](ctx context.Context, obj T) T {
 	return obj
 }
 
+// waitGone waits until obj no longer exists: its finalizer ran.
+func waitGone(ctx context.Context, obj client.Object) {
+	GinkgoHelper()
+	Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj) }).Should(MatchError(ContainSubstring("not found")))
+}
+
 // statusOf is what the readiness helpers need of either kind's status.
 func statusOf(obj client.Object) (conditions []metav1.Condition, observedGeneration int64) {
 	switch o := obj.(type) {

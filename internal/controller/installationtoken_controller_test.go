@@ -232,7 +232,7 @@ var _ = Describe("FalconInstallationToken", func() {
 			waitReady(ctx, fit)
 			id := fit.Status.TokenID
 			Expect(k8sClient.Delete(ctx, fit)).To(Succeed())
-			Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(fit), fit) }).Should(MatchError(ContainSubstring("not found")))
+			waitGone(ctx, fit)
 			tok, exists := sim.Token(api.CID, id)
 			check(tok, exists)
 		},
@@ -266,7 +266,7 @@ var _ = Describe("FalconInstallationToken", func() {
 		fit = fetch(ctx, fit)
 		fit.Spec.DeletionPolicy = falconv1alpha1.TokenDeletionOrphan
 		Expect(k8sClient.Update(ctx, fit)).To(Succeed())
-		Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(fit), fit) }).Should(MatchError(ContainSubstring("not found")))
+		waitGone(ctx, fit)
 	})
 
 	It("replaces a token deleted in the console", func(ctx SpecContext) {

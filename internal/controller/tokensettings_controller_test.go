@@ -37,7 +37,7 @@ func newSettings(ctx context.Context, namespace, name string, change ...func(*fa
 func deleteAndWait(ctx context.Context, obj client.Object) {
 	GinkgoHelper()
 	Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, obj))).To(Succeed())
-	Eventually(func() error { return k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj) }).Should(MatchError(ContainSubstring("not found")))
+	waitGone(ctx, obj)
 }
 
 // nextSync waits until the operator read the settings again after now, by the manager's clock.
