@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the envtest control-plane binaries (kube-apiserver and etcd) from the Go module proxy,
-# because the usual setup-envtest download needs network access this project cannot rely on.
+# Builds the envtest control-plane binaries (kube-apiserver, etcd, and kube-controller-manager for
+# the e2e suite's namespace and garbage-collector controllers) from the Go module proxy, because
+# the usual setup-envtest download needs network access this project cannot rely on.
 #
 # The Kubernetes version follows k8s.io/api in go.mod (v0.X.Y -> v1.X.Y); etcd follows the
 # version that Kubernetes release itself requires. Binaries land in bin/k8s/<version>/ and are
@@ -17,7 +18,7 @@ kube_version="v1.${minor_patch}"                                 # v1.37.2
 minor=${minor_patch%%.*}
 assets="$root/bin/k8s/${kube_version}-$(go env GOOS)-$(go env GOARCH)"
 
-if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" ]]; then
+if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && -x "$assets/kube-controller-manager" ]]; then
   echo "$assets"
   exit 0
 fi
@@ -33,7 +34,7 @@ if [[ "${ENVTEST_TRY_DOWNLOAD:-}" == "true" ]]; then
   fi
 fi
 
-echo ">> building kube-apiserver ${kube_version} and etcd from the Go module proxy (first run only, ~10 min)" >&2
+echo ">> building kube-apiserver, kube-controller-manager ${kube_version} and etcd from the Go module proxy (first run only, ~12 min)" >&2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -81,6 +82,7 @@ mkdir -p "$assets.partial"
   cd "$work"
   export GOFLAGS=-mod=mod CGO_ENABLED=0
   go build -trimpath -ldflags "$ldflags" -o "$assets.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  go build -trimpath -ldflags "$ldflags" -o "$assets.partial/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   go build -trimpath -ldflags "$etcd_ldflags" -o "$assets.partial/etcd" ./etcd
 )
 rm -rf "$assets" && mv "$assets.partial" "$assets"
