@@ -1,5 +1,6 @@
-// Command manager runs falcon-token-operator: the controllers for FalconInstallationToken and
-// FalconTokenSettings. This file holds the flags and the manager wiring, nothing else.
+// Command manager runs falcon-token-operator: the controllers for FalconInstallationToken,
+// ClusterFalconInstallationToken and FalconTokenSettings. This file holds the flags and the
+// manager wiring, nothing else.
 package main
 
 import (
@@ -19,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/controller"
@@ -29,6 +29,7 @@ import (
 func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace, watchNamespaces, clusterName string
+		clusterResourceNamespace                                                      string
 		secureMetrics, enableLeaderElection, enableHTTP2                              bool
 		syncPeriod, leaseDuration, renewDeadline, retryPeriod                         time.Duration
 		maxConcurrentReconciles                                                       int
@@ -49,6 +50,7 @@ func main() {
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to watch for FalconInstallationTokens and their Secrets; empty watches all.")
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "How often tokens and settings are compared with Falcon to find changes made in the console.")
 	flag.Var(cloudEndpoints, "cloud-endpoint", "NAME=URL: a Falcon API endpoint that resources may name in spec.falconAPI.cloud (a proxy, a private endpoint). Repeatable.")
+	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace the cluster-scoped kinds (ClusterFalconInstallationToken, FalconTokenSettings) read their credentials Secret from; defaults to the operator's own namespace ($POD_NAMESPACE, or the service account's).")
 	flag.StringVar(&clusterName, "cluster-name", "", "Prefix of default token labels, <cluster>/<namespace>/<name>, for many clusters sharing one CID.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 5, "Reconciles that run at once per kind.")
 	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 20, "Requests per second the manager sends to the Kubernetes API server at most (client-side rate limit); raise it with many resources.")
@@ -60,6 +62,13 @@ func main() {
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	setupLog := ctrl.Log.WithName("setup")
+	if clusterResourceNamespace == "" {
+		clusterResourceNamespace = ownNamespace()
+	}
+	if clusterResourceNamespace == "" {
+		setupLog.Error(nil, "cannot tell the operator's namespace: set --cluster-resource-namespace")
+		os.Exit(1)
+	}
 	if err := run(runConfig{
 		metricsAddr: metricsAddr, probeAddr: probeAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
 		leaderElect: enableLeaderElection, leaderElectionNamespace: leaderElectionNamespace,
@@ -67,10 +76,11 @@ func main() {
 		namespaces: splitList(watchNamespaces), endpoints: cloudEndpoints,
 		kubeAPIQPS: float32(kubeAPIQPS), kubeAPIBurst: kubeAPIBurst,
 		options: controller.Options{
-			SyncPeriod:              syncPeriod,
-			ClusterName:             clusterName,
-			MaxConcurrentReconciles: maxConcurrentReconciles,
-			Clock:                   clock.RealClock{},
+			SyncPeriod:               syncPeriod,
+			ClusterName:              clusterName,
+			ClusterResourceNamespace: clusterResourceNamespace,
+			MaxConcurrentReconciles:  maxConcurrentReconciles,
+			Clock:                    clock.RealClock{},
 		},
 	}); err != nil {
 		setupLog.Error(err, "manager stopped")
@@ -115,7 +125,6 @@ func run(cfg runConfig) error {
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
-		WebhookServer:           webhook.NewServer(webhook.Options{TLSOpts: tlsOpts}),
 		HealthProbeBindAddress:  cfg.probeAddr,
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionID:        "falcon-token-operator.falconops.io",
@@ -140,7 +149,8 @@ func run(cfg runConfig) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	ctrl.Log.WithName("setup").Info("starting manager", "syncPeriod", cfg.options.SyncPeriod.String(), "namespaces", cfg.namespaces)
+	ctrl.Log.WithName("setup").Info("starting manager", "syncPeriod", cfg.options.SyncPeriod.String(), "namespaces", cfg.namespaces,
+		"clusterResourceNamespace", cfg.options.ClusterResourceNamespace)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 
@@ -165,6 +175,19 @@ func (f cloudEndpointFlag) Set(value string) error {
 	}
 	f[name] = url
 	return nil
+}
+
+// ownNamespace is the namespace the manager runs in: POD_NAMESPACE (the downward API), else the
+// service account's; "" outside a pod.
+func ownNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	raw, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(raw))
 }
 
 func splitList(s string) []string {

@@ -1,16 +1,28 @@
 package v1alpha1
 
-// ConditionReady is the one condition type of both kinds: whether Falcon matches the spec.
-const ConditionReady = "Ready"
+// Condition types every kind carries, as kstatus (Flux, Helm --wait, Argo CD with the health
+// check in docs/) reads them.
+const (
+	// ConditionReady says whether Falcon (and the published Secrets) match the spec.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while work is under way: a token being created or rotated, a
+	// failure being retried, a rate limit being waited out.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True while the resource cannot progress until a person acts.
+	ConditionStalled = "Stalled"
+)
 
 // Condition reasons. Each doubles as an entry in docs/troubleshooting.md, which says what to do.
 const (
 	// ReasonTokenReady: the Secret holds a valid token that matches the spec.
 	ReasonTokenReady = "TokenReady"
-	// ReasonTokenRevoked: the token is revoked because spec.revoked is true.
+	// ReasonTokenRevoked: the token is revoked because spec.revoked is true; Ready is True, as
+	// that is what the spec asks for.
 	ReasonTokenRevoked = "TokenRevoked"
 	// ReasonInSync: the account's settings match the spec (or, under Observe, were read).
 	ReasonInSync = "InSync"
+	// ReasonCreating: a token is being created (the first one, a rotation or a replacement).
+	ReasonCreating = "Creating"
 	// ReasonDriftDetected: under Observe, Falcon's settings differ from the spec.
 	ReasonDriftDetected = "DriftDetected"
 	// ReasonCredentialsNotFound: the credentials Secret or one of its keys is missing.
@@ -32,6 +44,11 @@ const (
 	ReasonTokenLimitReached = "TokenLimitReached"
 	// ReasonTokenNotFound: the token named by spec.tokenID does not exist.
 	ReasonTokenNotFound = "TokenNotFound"
+	// ReasonTokenOwnedElsewhere: the token named by spec.tokenID is managed by another resource.
+	ReasonTokenOwnedElsewhere = "TokenOwnedElsewhere"
+	// ReasonNamespaceNotFound: no namespace a ClusterFalconInstallationToken selects exists yet
+	// (also the reason a listed namespace that does not exist is in status.refusedNamespaces).
+	ReasonNamespaceNotFound = "NamespaceNotFound"
 	// ReasonSecretConflict: a Secret of the wanted name exists and is not owned by this resource.
 	ReasonSecretConflict = "SecretConflict"
 	// ReasonConflict: another FalconTokenSettings already manages this customer account.
@@ -40,6 +57,16 @@ const (
 	ReasonExpired = "Expired"
 	// ReasonDeleting: the resource is being deleted and its cleanup has not finished.
 	ReasonDeleting = "Deleting"
+	// ReasonKubernetesForbidden: the Kubernetes API server refused the operator a request (RBAC).
+	ReasonKubernetesForbidden = "KubernetesForbidden"
+	// ReasonKubernetesInvalid: the Kubernetes API server refused an object the operator wrote as
+	// invalid (such as the Secret).
+	ReasonKubernetesInvalid = "KubernetesInvalid"
+	// ReasonKubernetesUnavailable: the Kubernetes API server failed or timed out; retried with
+	// backoff.
+	ReasonKubernetesUnavailable = "KubernetesUnavailable"
+	// ReasonReconcileError: an unexpected error; retried with backoff, see the operator's log.
+	ReasonReconcileError = "ReconcileError"
 )
 
 // Event reasons, recorded only when something happened.
@@ -55,7 +82,10 @@ const (
 	EventDeleted          = "Deleted"
 	EventOrphaned         = "Orphaned"
 	EventSecretRestored   = "SecretRestored"
+	EventSecretRemoved    = "SecretRemoved"
 	EventDriftDetected    = "DriftDetected"
 	EventDriftCorrected   = "DriftCorrected"
 	EventSettingsRestored = "SettingsRestored"
+	EventDuplicateRevoked = "DuplicateRevoked"
+	EventTokensLeftBehind = "TokensLeftBehind"
 )

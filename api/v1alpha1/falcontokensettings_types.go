@@ -42,10 +42,10 @@ type TokenSettingsValues struct {
 
 // FalconTokenSettingsSpec is the installation-token settings a customer account should have.
 type FalconTokenSettingsSpec struct {
-	// falconAPI says which Falcon cloud to use and where the API credentials are. One customer
-	// account (CID) has one FalconTokenSettings; a second one for the same CID is refused with
-	// reason Conflict.
-	FalconAPI ClusterFalconAPI `json:"falconAPI"`
+	// falconAPI says which Falcon cloud to use and where the API credentials are: a Secret in
+	// the operator's cluster resource namespace. One customer account (CID) has one
+	// FalconTokenSettings; a second one for the same CID is refused with reason Conflict.
+	FalconAPI FalconAPI `json:"falconAPI"`
 
 	TokenSettingsValues `json:",inline"`
 
@@ -84,24 +84,8 @@ type FalconTokenSettingsStatus struct {
 	// cloud is the Falcon cloud the credentials resolved to.
 	// +optional
 	Cloud string `json:"cloud,omitempty"`
-	// lastSyncTime is when the settings were last read from Falcon.
-	// +optional
-	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
-	// failedAttempts counts consecutive failed reconciles; it sets the retry backoff and survives
-	// restarts.
-	// +optional
-	FailedAttempts int32 `json:"failedAttempts,omitempty"`
-	// lastFailureTime is when the last failed attempt happened.
-	// +optional
-	LastFailureTime *metav1.Time `json:"lastFailureTime,omitempty"`
-	// observedGeneration is the generation last reconciled successfully.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// conditions: Ready says whether Falcon holds the managed settings.
-	// +optional
-	// +listType=map
-	// +listMapKey=type
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	CommonStatus `json:",inline"`
 }
 
 // FalconTokenSettings keeps a Falcon customer account's installation-token settings (whether
@@ -123,6 +107,7 @@ type FalconTokenSettings struct {
 	// spec is the settings wanted.
 	Spec FalconTokenSettingsSpec `json:"spec"`
 	// status is the settings observed.
+	// +kubebuilder:default={}
 	// +optional
 	Status FalconTokenSettingsStatus `json:"status,omitempty"`
 }

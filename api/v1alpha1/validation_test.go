@@ -83,12 +83,12 @@ var _ = Describe("API validation", func() {
 		fit := &falconv1alpha1.FalconInstallationToken{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-", Namespace: "falcon-system"},
 			Spec: falconv1alpha1.FalconInstallationTokenSpec{
-				FalconAPI: falconv1alpha1.FalconAPI{CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: "creds"}},
+				FalconAPI: falconv1alpha1.FalconAPI{CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "creds"}},
 			},
 		}
 		Expect(create(ctx, fit)).To(Succeed())
 		Expect(fit.Spec.FalconAPI.Cloud).To(Equal(falconv1alpha1.CloudAutodiscover))
-		Expect(fit.Spec.DeletionPolicy).To(Equal(falconv1alpha1.TokenDeletionRevoke))
+		Expect(fit.Spec.DeletionPolicy).To(BeEmpty(), "unset: Revoke for a created token, Orphan for an adopted one")
 		Expect(fit.Spec.Renewal.Strategy).To(Equal(falconv1alpha1.RenewalRotate))
 		Expect(fit.Spec.Renewal.GracePeriod.Duration.String()).To(Equal("1h0m0s"))
 		Expect(fit.Spec.Secret.Keys.Token).To(Equal(falconv1alpha1.DefaultTokenKey))
@@ -97,7 +97,7 @@ var _ = Describe("API validation", func() {
 		fts := &falconv1alpha1.FalconTokenSettings{
 			ObjectMeta: metav1.ObjectMeta{GenerateName: "defaults-"},
 			Spec: falconv1alpha1.FalconTokenSettingsSpec{
-				FalconAPI: falconv1alpha1.ClusterFalconAPI{CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "creds", Namespace: "falcon-system"}},
+				FalconAPI: falconv1alpha1.FalconAPI{CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "creds"}},
 			},
 		}
 		Expect(create(ctx, fts)).To(Succeed())
@@ -127,25 +127,46 @@ var _ = Describe("API validation", func() {
 		invalidObjectEntries(),
 	)
 
-	DescribeTable("refuses changing or removing tokenID once set",
-		func(ctx SpecContext, change func(*unstructured.Unstructured)) {
+	DescribeTable("refuses changing, removing or adding tokenID once the resource holds a token",
+		func(ctx SpecContext, adopted bool, change func(*unstructured.Unstructured)) {
 			obj := sample(tokenSample)
-			set(obj, "0123456789abcdef0123456789abcdef", "spec", "tokenID")
+			if adopted {
+				set(obj, "0123456789abcdef0123456789abcdef", "spec", "tokenID")
+			}
 			Expect(create(ctx, obj)).To(Succeed())
+			set(obj, "0123456789abcdef0123456789abcdef", "status", "tokenID")
+			Expect(k8sClient.Status().Update(ctx, obj)).To(Succeed())
 			change(obj)
 			err := k8sClient.Update(ctx, obj)
 			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
-			Expect(err.Error()).To(ContainSubstring("tokenID is immutable once set"))
+			Expect(err.Error()).To(ContainSubstring("spec.tokenID cannot change once the resource holds a token"))
 		},
-		Entry("changed", func(o *unstructured.Unstructured) { set(o, "fedcba9876543210fedcba9876543210", "spec", "tokenID") }),
-		Entry("removed", func(o *unstructured.Unstructured) { unstructured.RemoveNestedField(o.Object, "spec", "tokenID") }),
+		Entry("changed", true, func(o *unstructured.Unstructured) { set(o, "fedcba9876543210fedcba9876543210", "spec", "tokenID") }),
+		Entry("removed", true, func(o *unstructured.Unstructured) { unstructured.RemoveNestedField(o.Object, "spec", "tokenID") }),
+		Entry("added to a resource that created its token", false, func(o *unstructured.Unstructured) {
+			set(o, "fedcba9876543210fedcba9876543210", "spec", "tokenID")
+		}),
 	)
 
-	It("allows adopting a token by setting tokenID on an existing object", func(ctx SpecContext) {
+	It("lets tokenID be set or corrected while the resource holds no token", func(ctx SpecContext) {
 		obj := sample(tokenSample)
 		Expect(create(ctx, obj)).To(Succeed())
 		set(obj, "0123456789abcdef0123456789abcdef", "spec", "tokenID")
 		Expect(k8sClient.Update(ctx, obj)).To(Succeed())
+		set(obj, "fedcba9876543210fedcba9876543210", "spec", "tokenID")
+		Expect(k8sClient.Update(ctx, obj)).To(Succeed(), "a typo can be fixed before a token is adopted")
+	})
+
+	It("starts every kind with observedGeneration 0, which kstatus reads as not yet reconciled", func(ctx SpecContext) {
+		for _, file := range []string{tokenSample, validation.ClusterTokenSample, settingsSample} {
+			obj := sample(file)
+			Expect(create(ctx, obj)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+			observed, found, err := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(BeTrue(), file)
+			Expect(observed).To(BeZero())
+		}
 	})
 
 	DescribeTable("describes every field, so kubectl explain teaches the API",
@@ -161,6 +182,7 @@ var _ = Describe("API validation", func() {
 			Expect(undocumented).To(BeEmpty())
 		},
 		Entry("FalconInstallationToken", "falconinstallationtokens.falcon.falconops.io"),
+		Entry("ClusterFalconInstallationToken", "clusterfalconinstallationtokens.falcon.falconops.io"),
 		Entry("FalconTokenSettings", "falcontokensettings.falcon.falconops.io"),
 	)
 })

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -39,9 +40,20 @@ type credentialSource struct {
 	transport http.RoundTripper // nil: the Falcon client's default
 	clients   *falcon.Cache
 	clock     clock.PassiveClock // shared with the reconcilers, so rate-limit windows and renewals agree
+	// clusterResourceNamespace holds the cluster-scoped kinds' credentials: always watchable.
+	clusterResourceNamespace string
 
 	mu    sync.Mutex
 	known map[types.NamespacedName]parsedCredentials // by Secret, valid for one UID and resourceVersion
+	// lastGood keeps, by Secret, the last credentials Falcon accepted, for cleanups after the
+	// Secret is gone (a namespace being deleted takes the Secret with the resources using it).
+	lastGood map[types.NamespacedName]usableCredentials
+}
+
+// usableCredentials are credentials and the client key they were last used under.
+type usableCredentials struct {
+	key         falcon.CredentialKey
+	credentials falcon.Credentials
 }
 
 type parsedCredentials struct {
@@ -53,7 +65,8 @@ type parsedCredentials struct {
 
 func newCredentialSource(metadata *credentialWatches, secrets client.Reader, opts Options) *credentialSource {
 	return &credentialSource{metadata: metadata, secrets: secrets, endpoints: opts.Endpoints, transport: opts.FalconTransport, clients: opts.Clients, clock: opts.Clock,
-		known: map[types.NamespacedName]parsedCredentials{}}
+		clusterResourceNamespace: opts.ClusterResourceNamespace,
+		known:                    map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}}
 }
 
 // client returns the API client for the credentials in Secret namespace/name on cloud. The
@@ -63,14 +76,13 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 		return nil, &blockedError{reason: falconv1alpha1.ReasonCloudNotFound, message: fmt.Sprintf(
 			"cloud %q is neither a Falcon cloud nor registered with --cloud-endpoint: use one of %s", cloud, strings.Join(cloudNames(s.endpoints), ", "))}
 	}
-	if !s.metadata.watched(ref.Namespace) {
+	if ref.Namespace != s.clusterResourceNamespace && !s.metadata.watched(ref.Namespace) {
 		return nil, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
 			"credentials Secret %s is in a namespace the operator does not watch: add it to --watch-namespaces", ref)}
 	}
 	meta, err := s.metadata.get(ctx, ref)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			s.forget(ref)
 			return nil, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
 				"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
 		}
@@ -81,14 +93,44 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 		return nil, err
 	}
 	key := falcon.CredentialKey{SecretUID: string(meta.UID), ResourceVersion: meta.ResourceVersion, Cloud: cloud, MemberCID: creds.MemberCID}
+	c, err := s.build(ref, key, creds)
+	if err == nil {
+		s.mu.Lock()
+		s.lastGood[ref] = usableCredentials{key: key, credentials: creds}
+		s.mu.Unlock()
+	}
+	return c, err
+}
+
+// cleanupClient is client for a cleanup: when the credentials Secret is gone, it falls back to
+// the last credentials Falcon accepted from it, so that the resources it served can still
+// clean up while their namespace is deleted.
+func (s *credentialSource) cleanupClient(ctx context.Context, ref types.NamespacedName, cloud string) (*falcon.Client, error) {
+	c, err := s.client(ctx, ref, cloud)
+	var blocked *blockedError
+	if !errors.As(err, &blocked) || blocked.reason != falconv1alpha1.ReasonCredentialsNotFound {
+		return c, err
+	}
+	s.mu.Lock()
+	last, ok := s.lastGood[ref]
+	s.mu.Unlock()
+	if !ok || last.key.Cloud != cloud {
+		return nil, err
+	}
+	return s.build(ref, last.key, last.credentials)
+}
+
+// build returns the shared client of key.
+func (s *credentialSource) build(ref types.NamespacedName, key falcon.CredentialKey, creds falcon.Credentials) (*falcon.Client, error) {
 	return s.clients.Get(key, falcon.Config{
-		Credentials:  creds,
-		Cloud:        cloud,
-		Endpoints:    s.endpoints,
-		HTTPClient:   &http.Client{Timeout: requestTimeout, Transport: s.transport},
-		MetricsLabel: ref.String(),
-		UserAgent:    "falcon-token-operator",
-		Now:          s.clock.Now,
+		Credentials:    creds,
+		Cloud:          key.Cloud,
+		Endpoints:      s.endpoints,
+		Transport:      s.transport,
+		RequestTimeout: requestTimeout,
+		MetricsLabel:   ref.String(),
+		UserAgent:      "falcon-token-operator",
+		Now:            s.clock.Now,
 	})
 }
 
@@ -103,7 +145,7 @@ func (s *credentialSource) credentials(ctx context.Context, ref types.Namespaced
 		return cached.credentials, nil
 	}
 	if ok && cached.uid != uid {
-		s.forget(ref) // deleted and created again: the old client is retired
+		s.clients.Retire(string(cached.uid)) // deleted and created again: the old client is retired
 	}
 	secret := &corev1.Secret{}
 	if err := s.secrets.Get(ctx, ref, secret); err != nil {
@@ -135,16 +177,28 @@ func (s *credentialSource) rejectIfRefused(ref types.NamespacedName, err error) 
 		cached.rejected = true
 		s.known[ref] = cached
 	}
+	delete(s.lastGood, ref)
 }
 
-// forget drops what is known of a credentials Secret that is gone, and retires its client.
-func (s *credentialSource) forget(ref types.NamespacedName) {
+// forgetUnused drops what is known of the credentials Secrets no resource names any more, and
+// retires their clients.
+func (s *credentialSource) forgetUnused(used map[types.NamespacedName]bool) {
 	s.mu.Lock()
-	cached, ok := s.known[ref]
-	delete(s.known, ref)
+	var retired []types.UID
+	for ref, cached := range s.known {
+		if !used[ref] {
+			retired = append(retired, cached.uid)
+			delete(s.known, ref)
+		}
+	}
+	for ref := range s.lastGood {
+		if !used[ref] {
+			delete(s.lastGood, ref)
+		}
+	}
 	s.mu.Unlock()
-	if ok {
-		s.clients.Retire(string(cached.uid))
+	for _, uid := range retired {
+		s.clients.Retire(string(uid))
 	}
 }
 

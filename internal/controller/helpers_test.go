@@ -19,13 +19,23 @@ import (
 
 const credentialsName = "falcon-api"
 
+// passSyncPeriod moves the fake clock one sync period on and waits until the drift check has
+// read the tokens of api's account in it.
+func passSyncPeriod(api falcontest.APIClient) {
+	GinkgoHelper()
+	before := sim.ClientCalls(api.ClientID, "tokens-read")
+	clock.Step(syncPeriod)
+	Eventually(func() int { return sim.ClientCalls(api.ClientID, "tokens-read") }).Should(BeNumerically(">", before),
+		"the drift check reads the account's tokens once a sync period")
+}
+
 // newToken builds a FalconInstallationToken on the simulator's cloud with the test's
 // credentials; change adjusts its spec.
 func newToken(namespace, name string, change ...func(*falconv1alpha1.FalconInstallationToken)) *falconv1alpha1.FalconInstallationToken {
 	fit := &falconv1alpha1.FalconInstallationToken{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: credentialsName}},
+			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName}},
 		},
 	}
 	for _, c := range change {
@@ -50,10 +60,11 @@ func waitGone(ctx context.Context, obj client.Object) {
 // statusOf is what the readiness helpers need of either kind's status.
 func statusOf(obj client.Object) (conditions []metav1.Condition, observedGeneration int64) {
 	switch o := obj.(type) {
-	case *falconv1alpha1.FalconInstallationToken:
-		return o.Status.Conditions, o.Status.ObservedGeneration
-	case *falconv1alpha1.FalconTokenSettings:
-		return o.Status.Conditions, o.Status.ObservedGeneration
+	case interface {
+		GetCommonStatus() *falconv1alpha1.CommonStatus
+	}:
+		st := o.GetCommonStatus()
+		return st.Conditions, st.ObservedGeneration
 	}
 	panic(fmt.Sprintf("no status helper for %T", obj))
 }

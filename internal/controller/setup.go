@@ -3,11 +3,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,121 +26,179 @@ import (
 // credentialsIndex indexes resources by the credentials Secret they use, as namespace/name.
 const credentialsIndex = "spec.falconAPI.credentialsSecretRef"
 
-// SetupWithManager registers both reconcilers and the credentials watches they share.
+// eventSource names the operator in the events it records.
+const eventSource = "falcon-token-operator"
+
+// SetupWithManager registers the reconcilers of the three kinds, the drift check and the
+// credentials watches they share.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if opts.ClusterResourceNamespace == "" {
+		return fmt.Errorf("the cluster resource namespace is not set")
+	}
+	namespacedKind := namespacedTokens{}
+	clusterKind := clusterTokens{namespaces: mgr.GetClient(), clusterResourceNamespace: opts.ClusterResourceNamespace}
 	// Requests from outside the manager's own watches: a changed credentials Secret, the drift check.
-	tokenFeed, settingsFeed := &requestFeed{}, &requestFeed{}
-	credentialsWatches, err := newCredentialWatches(mgr, opts.Namespaces, func(ctx context.Context, ref types.NamespacedName) {
-		tokenFeed.add(usersOf(ctx, mgr.GetClient(), &falconv1alpha1.FalconInstallationTokenList{}, ref)...)
-		settingsFeed.add(usersOf(ctx, mgr.GetClient(), &falconv1alpha1.FalconTokenSettingsList{}, ref)...)
-	}, credentialsInUse(mgr.GetClient()), max(opts.SyncPeriod, time.Minute))
+	feeds := map[string]*requestFeed{namespacedKind.name(): {}, clusterKind.name(): {}, settingsKind: {}}
+	lists := map[string]client.ObjectList{
+		namespacedKind.name(): &falconv1alpha1.FalconInstallationTokenList{},
+		clusterKind.name():    &falconv1alpha1.ClusterFalconInstallationTokenList{},
+		settingsKind:          &falconv1alpha1.FalconTokenSettingsList{},
+	}
+	if err := indexCredentials(mgr, opts.ClusterResourceNamespace); err != nil {
+		return err
+	}
+	var credentials *credentialSource
+	watches, err := newCredentialWatches(mgr, opts.Namespaces, func(ctx context.Context, ref types.NamespacedName) {
+		for kind, feed := range feeds {
+			feed.add(usersOf(ctx, mgr.GetClient(), lists[kind], ref)...)
+		}
+	}, func(ctx context.Context) (map[types.NamespacedName]bool, error) {
+		used, err := credentialsInUse(ctx, mgr.GetClient(), lists, opts.ClusterResourceNamespace)
+		if err == nil {
+			credentials.forgetUnused(used)
+		}
+		return used, err
+	}, max(opts.SyncPeriod, time.Minute))
 	if err != nil {
 		return err
 	}
-	credentials := newCredentialSource(credentialsWatches, mgr.GetAPIReader(), opts)
-	if err := setupTokenController(mgr, opts, credentials, tokenFeed); err != nil {
+	credentials = newCredentialSource(watches, mgr.GetAPIReader(), opts)
+	if err := indexTokens(mgr); err != nil {
 		return err
 	}
-	return setupSettingsController(mgr, opts, credentials, settingsFeed)
+	shared := tokenShared{values: newValueMemory(), snapshots: &snapshots{}, primed: make(chan struct{})}
+	for _, kind := range []tokenKind{namespacedKind, clusterKind} {
+		if err := setupTokenController(mgr, opts, kind, credentials, feeds[kind.name()], shared); err != nil {
+			return err
+		}
+	}
+	if err := mgr.Add(&driftCheck{
+		cache: mgr.GetClient(), credentials: credentials, clock: opts.Clock, period: opts.SyncPeriod,
+		kinds:     []driftKind{{kind: namespacedKind, feed: feeds[namespacedKind.name()]}, {kind: clusterKind, feed: feeds[clusterKind.name()]}},
+		snapshots: shared.snapshots, values: shared.values, recorder: mgr.GetEventRecorder(eventSource), primed: shared.primed,
+		lastSearch: map[credentialGroup]time.Time{},
+	}); err != nil {
+		return fmt.Errorf("set up the drift check: %w", err)
+	}
+	return setupSettingsController(mgr, opts, credentials, feeds[settingsKind])
 }
 
-// setupTokenController registers the FalconInstallationToken reconciler and its drift check.
-func setupTokenController(mgr ctrl.Manager, opts Options, credentials *credentialSource, feed *requestFeed) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &falconv1alpha1.FalconInstallationToken{}, credentialsIndex, func(o client.Object) []string {
-		return []string{credentialsRef(o.(*falconv1alpha1.FalconInstallationToken)).String()}
-	}); err != nil {
-		return fmt.Errorf("index FalconInstallationToken credentials: %w", err)
+// tokenShared is what the two token controllers and the drift check share.
+type tokenShared struct {
+	values    *valueMemory
+	snapshots *snapshots
+	primed    chan struct{} // closed by the drift check's first pass
+}
+
+// newSkeleton is the shared reconcile of one kind.
+func newSkeleton(mgr ctrl.Manager, opts Options, kind string, redact func(string) string) skeleton {
+	return skeleton{
+		client:    mgr.GetClient(),
+		fence:     newCacheFence(clock.RealClock{}),
+		recorder:  mgr.GetEventRecorder(eventSource),
+		clock:     opts.Clock,
+		kind:      kind,
+		longRetry: opts.SyncPeriod,
+		redact:    redact,
 	}
-	primed := make(chan struct{}) // closed by the drift check's first pass
-	tokens := &InstallationTokenReconciler{
-		Client:      mgr.GetClient(),
-		Options:     opts,
+}
+
+// setupTokenController registers the reconciler of one token kind.
+func setupTokenController(mgr ctrl.Manager, opts Options, kind tokenKind, credentials *credentialSource, feed *requestFeed, shared tokenShared) error {
+	r := &TokenReconciler{
+		skeleton:    newSkeleton(mgr, opts, kind.name(), shared.values.redact),
+		kind:        kind,
+		clusterName: opts.ClusterName,
+		syncPeriod:  opts.SyncPeriod,
 		apiReader:   mgr.GetAPIReader(),
 		credentials: credentials,
-		recorder:    mgr.GetEventRecorder("falcon-token-operator"),
-		values:      &valueMemory{},
-		snapshots:   &snapshots{},
-		fence:       &cacheFence{},
-		primed:      primed,
+		connect: func(ctx context.Context, ref types.NamespacedName, cloud string) (tokenAPI, error) {
+			c, err := credentials.client(ctx, ref, cloud)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		connectForCleanup: func(ctx context.Context, ref types.NamespacedName, cloud string) (tokenAPI, error) {
+			c, err := credentials.cleanupClient(ctx, ref, cloud)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		values:    shared.values,
+		snapshots: shared.snapshots,
+		primed:    shared.primed,
 	}
-	err := ctrl.NewControllerManagedBy(mgr).
-		For(&falconv1alpha1.FalconInstallationToken{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(kind.newObject(), builder.WithPredicates(tokenSpecChanged())).
 		Owns(&corev1.Secret{}).
 		WatchesRawSource(feed.source()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}).
-		Named("falconinstallationtoken").
-		Complete(tokens)
-	if err != nil {
-		return fmt.Errorf("set up the FalconInstallationToken controller: %w", err)
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)})
+	if _, many := kind.(clusterTokens); many {
+		// A namespace created, labelled or deleted may change where the Secret goes.
+		b = b.WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(allOf(mgr.GetClient(), &falconv1alpha1.ClusterFalconInstallationTokenList{})),
+			builder.WithPredicates(namespaceMembershipChanged()))
 	}
-	if err := mgr.Add(&driftCheck{cache: mgr.GetClient(), credentials: credentials, clock: opts.Clock, period: opts.SyncPeriod,
-		feed: feed, snapshots: tokens.snapshots, values: tokens.values, primed: primed}); err != nil {
-		return fmt.Errorf("set up the FalconInstallationToken drift check: %w", err)
-	}
-	return nil
-}
-
-// setupSettingsController registers the FalconTokenSettings reconciler.
-func setupSettingsController(mgr ctrl.Manager, opts Options, credentials *credentialSource, feed *requestFeed) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &falconv1alpha1.FalconTokenSettings{}, credentialsIndex, func(o client.Object) []string {
-		return []string{settingsCredentialsRef(o.(*falconv1alpha1.FalconTokenSettings)).String()}
-	}); err != nil {
-		return fmt.Errorf("index FalconTokenSettings credentials: %w", err)
-	}
-	settings := &TokenSettingsReconciler{
-		Client:      mgr.GetClient(),
-		Options:     opts,
-		credentials: credentials,
-		recorder:    mgr.GetEventRecorder("falcon-token-operator"),
-	}
-	err := ctrl.NewControllerManagedBy(mgr).
-		For(&falconv1alpha1.FalconTokenSettings{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		// When a FalconTokenSettings is gone, a newer one for the same account may take over.
-		Watches(&falconv1alpha1.FalconTokenSettings{}, handler.EnqueueRequestsFromMapFunc(othersOf(mgr.GetClient())),
-			builder.WithPredicates(predicate.Funcs{
-				CreateFunc: func(event.CreateEvent) bool { return false },
-				UpdateFunc: func(event.UpdateEvent) bool { return false },
-				DeleteFunc: func(event.DeleteEvent) bool { return true },
-			})).
-		WatchesRawSource(feed.source()).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(opts.MaxConcurrentReconciles, 1)}).
-		Named("falcontokensettings").
-		Complete(settings)
-	if err != nil {
-		return fmt.Errorf("set up the FalconTokenSettings controller: %w", err)
+	if err := b.Named(controllerName(kind.name())).Complete(r); err != nil {
+		return fmt.Errorf("set up the %s controller: %w", kind.name(), err)
 	}
 	return nil
 }
 
-// othersOf maps a FalconTokenSettings event to every other FalconTokenSettings: there are few.
-func othersOf(c client.Client) handler.MapFunc {
-	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		all := &falconv1alpha1.FalconTokenSettingsList{}
-		if err := c.List(ctx, all); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "list FalconTokenSettings")
-			return nil
+// controllerName is the lower-case kind, as controller-runtime names controllers.
+func controllerName(kind string) string {
+	out := make([]byte, 0, len(kind))
+	for i := range len(kind) {
+		c := kind[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
 		}
-		var requests []reconcile.Request
-		for _, other := range all.Items {
-			if other.UID != obj.GetUID() {
-				requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&other)})
-			}
-		}
-		return requests
+		out = append(out, c)
+	}
+	return string(out)
+}
+
+// tokenSpecChanged lets through what a token resource's reconcile acts on: creation, a spec
+// change, a new value of the rotate annotation, deletion. The operator's own metadata writes
+// (finalizer, create intent) and status writes queue nothing.
+func tokenSpecChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetGeneration() != e.ObjectNew.GetGeneration() ||
+				e.ObjectOld.GetAnnotations()[falconv1alpha1.RotateAnnotation] != e.ObjectNew.GetAnnotations()[falconv1alpha1.RotateAnnotation] ||
+				e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
 	}
 }
 
-// usersOf lists the resources of list's kind that use credentials Secret ref.
-func usersOf(ctx context.Context, c client.Client, list client.ObjectList, ref types.NamespacedName) []reconcile.Request {
-	if err := c.List(ctx, list, client.MatchingFields{credentialsIndex: ref.String()}, client.UnsafeDisableDeepCopy); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "list users of credentials Secret", "secret", ref.String())
+// namespaceMembershipChanged lets through the namespace events that can change a selection.
+func namespaceMembershipChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !maps.Equal(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels()) ||
+				e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		},
+	}
+}
+
+// allOf maps an event to every resource of list's kind: there are few.
+func allOf(c client.Client, list client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		return requestsFor(ctx, c, list.DeepCopyObject().(client.ObjectList))
+	}
+}
+
+func requestsFor(ctx context.Context, c client.Client, list client.ObjectList, opts ...client.ListOption) []reconcile.Request {
+	if err := c.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "list resources to reconcile")
 		return nil
 	}
-	var requests []reconcile.Request
 	items, err := meta.ExtractList(list)
 	if err != nil {
 		return nil
 	}
+	requests := make([]reconcile.Request, 0, len(items))
 	for _, item := range items {
 		if o, ok := item.(client.Object); ok {
 			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(o)})
@@ -146,24 +207,76 @@ func usersOf(ctx context.Context, c client.Client, list client.ObjectList, ref t
 	return requests
 }
 
-// credentialsInUse lists the credentials Secrets that resources of both kinds name.
-func credentialsInUse(c client.Client) func(context.Context) (map[types.NamespacedName]bool, error) {
-	return func(ctx context.Context) (map[types.NamespacedName]bool, error) {
-		used := map[types.NamespacedName]bool{}
-		tokens := &falconv1alpha1.FalconInstallationTokenList{}
-		if err := c.List(ctx, tokens, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, err
+// indexCredentials indexes the resources of the three kinds by their credentials Secret.
+func indexCredentials(mgr ctrl.Manager, clusterResourceNamespace string) error {
+	for _, obj := range []client.Object{
+		&falconv1alpha1.FalconInstallationToken{}, &falconv1alpha1.ClusterFalconInstallationToken{}, &falconv1alpha1.FalconTokenSettings{},
+	} {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, credentialsIndex, func(o client.Object) []string {
+			return []string{credentialsRefOf(o, clusterResourceNamespace).String()}
+		}); err != nil {
+			return fmt.Errorf("index %T by credentials: %w", obj, err)
 		}
-		for i := range tokens.Items {
-			used[credentialsRef(&tokens.Items[i])] = true
-		}
-		settings := &falconv1alpha1.FalconTokenSettingsList{}
-		if err := c.List(ctx, settings, client.UnsafeDisableDeepCopy); err != nil {
-			return nil, err
-		}
-		for i := range settings.Items {
-			used[settingsCredentialsRef(&settings.Items[i])] = true
-		}
-		return used, nil
 	}
+	return nil
+}
+
+// credentialsRefOf is the credentials Secret a resource of any kind uses: in its own namespace,
+// or for the cluster-scoped kinds in the cluster resource namespace.
+func credentialsRefOf(o client.Object, clusterResourceNamespace string) types.NamespacedName {
+	namespace := o.GetNamespace()
+	if namespace == "" {
+		namespace = clusterResourceNamespace
+	}
+	var name string
+	if withAPI, ok := o.(interface {
+		GetFalconAPI() falconv1alpha1.FalconAPI
+	}); ok {
+		name = withAPI.GetFalconAPI().CredentialsSecretRef.Name
+	}
+	return types.NamespacedName{Namespace: namespace, Name: name}
+}
+
+// indexTokens indexes the token resources by the tokens they hold, and the Secrets by the
+// resource that controls them.
+func indexTokens(mgr ctrl.Manager) error {
+	for _, obj := range []client.Object{&falconv1alpha1.FalconInstallationToken{}, &falconv1alpha1.ClusterFalconInstallationToken{}} {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), obj, tokenIDIndex, heldTokenIDs); err != nil {
+			return fmt.Errorf("index %T by token ID: %w", obj, err)
+		}
+	}
+	err := mgr.GetFieldIndexer().IndexField(context.Background(), &corev1.Secret{}, secretOwnerIndex, func(o client.Object) []string {
+		if owner := metav1.GetControllerOf(o); owner != nil {
+			return []string{string(owner.UID)}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index Secrets by owner: %w", err)
+	}
+	return nil
+}
+
+// usersOf lists the resources of list's kind that use credentials Secret ref.
+func usersOf(ctx context.Context, c client.Client, list client.ObjectList, ref types.NamespacedName) []reconcile.Request {
+	return requestsFor(ctx, c, list.DeepCopyObject().(client.ObjectList), client.MatchingFields{credentialsIndex: ref.String()})
+}
+
+// credentialsInUse lists the credentials Secrets that resources of every kind name.
+func credentialsInUse(ctx context.Context, c client.Client, lists map[string]client.ObjectList, clusterResourceNamespace string) (map[types.NamespacedName]bool, error) {
+	used := map[types.NamespacedName]bool{}
+	for _, list := range lists {
+		list := list.DeepCopyObject().(client.ObjectList)
+		if err := c.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range items {
+			used[credentialsRefOf(item.(client.Object), clusterResourceNamespace)] = true
+		}
+	}
+	return used, nil
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,10 +33,19 @@ import (
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
-// The integration suite: a real kube-apiserver and etcd (envtest), the real manager with both
-// controllers, and the Falcon simulator over HTTP.
+// The integration suite: a real kube-apiserver and etcd (envtest), the real manager with every
+// controller, and the Falcon simulator over HTTP. The manager, its drift check and the simulator
+// run on one fake clock that the tests step: renewals, grace periods, rate-limit windows and sync
+// periods pass when a test says so, not in real time.
 
-const syncPeriod = 3 * time.Second
+const (
+	// syncPeriod is the manager's --sync-period, on the fake clock; a problem a person must fix
+	// is also rechecked after it in real time.
+	syncPeriod = 3 * time.Second
+	// operatorNamespace is the manager's cluster resource namespace: the credentials of the
+	// cluster-scoped kinds live there.
+	operatorNamespace = "falcon-operator"
+)
 
 var (
 	testEnv   *envtest.Environment
@@ -43,7 +53,7 @@ var (
 	k8sClient client.Client
 	sim       *falcontest.Simulator
 	simServer *httptest.Server
-	clock     = &offsetClock{}
+	clock     = clocktesting.NewFakeClock(time.Now())
 	logs      = &syncBuffer{}
 	manager   *runningManager
 )
@@ -69,7 +79,12 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: newScheme()})
 	Expect(err).NotTo(HaveOccurred())
 
-	sim = falcontest.New(falcontest.Options{Now: clock.Now})
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}
+	Expect(k8sClient.Create(context.Background(), ns)).To(Succeed())
+
+	// Every OAuth fetch of the suite comes from one address: lift the per-address limit, which
+	// the frozen clock would otherwise never let slide.
+	sim = falcontest.New(falcontest.Options{Now: clock.Now, TokenRequestsPerIP: 1 << 20})
 	simServer = httptest.NewServer(sim)
 	DeferCleanup(simServer.Close)
 
@@ -108,14 +123,15 @@ func startManager() *runningManager {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": simServer.URL})
+	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": simServer.URL}, true)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controller.SetupWithManager(mgr, controller.Options{
-		SyncPeriod:              syncPeriod,
-		Endpoints:               endpoints,
-		Clients:                 falcon.NewCache(nil),
-		Clock:                   clock,
-		MaxConcurrentReconciles: 4,
+		SyncPeriod:               syncPeriod,
+		ClusterResourceNamespace: operatorNamespace,
+		Endpoints:                endpoints,
+		Clients:                  falcon.NewCache(nil),
+		Clock:                    clock,
+		MaxConcurrentReconciles:  4,
 	})).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &runningManager{cancel: cancel, done: make(chan struct{})}
@@ -130,27 +146,6 @@ func startManager() *runningManager {
 func (m *runningManager) stop() {
 	m.cancel()
 	Eventually(m.done).Should(BeClosed())
-}
-
-// offsetClock is real time plus an offset tests move forward, so that renewals come due at
-// once while sync periods and timeouts still pass in real time.
-type offsetClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *offsetClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
-
-func (c *offsetClock) Step(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
 }
 
 // syncBuffer collects the manager's log output for the leak checks.

@@ -16,8 +16,9 @@ import (
 
 // The samples the cases start from, in config/samples.
 const (
-	TokenSample    = "falcon_v1alpha1_falconinstallationtoken.yaml"
-	SettingsSample = "falcon_v1alpha1_falcontokensettings.yaml"
+	TokenSample        = "falcon_v1alpha1_falconinstallationtoken.yaml"
+	ClusterTokenSample = "falcon_v1alpha1_clusterfalconinstallationtoken.yaml"
+	SettingsSample     = "falcon_v1alpha1_falcontokensettings.yaml"
 )
 
 // Case is one invalid object.
@@ -40,18 +41,48 @@ var InvalidObjects = []Case{
 	{"a negative expiresAfter", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "-720h", "spec", "expiresAfter") },
 		"spec.expiresAfter in body should match"},
-	{"an expiresAfter under 10m", TokenSample,
+	{"an expiresAfter under 1h", TokenSample,
 		func(o *unstructured.Unstructured) {
-			set(o, "5m", "spec", "expiresAfter")
-			set(o, "1m", "spec", "renewal", "renewBefore")
+			set(o, "50m", "spec", "expiresAfter")
+			unstructured.RemoveNestedField(o.Object, "spec", "renewal")
 		},
-		"expiresAfter must be at least 10m"},
+		"expiresAfter must be from 1h to 8760h"},
+	{"an expiresAfter over a year", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, "8761h", "spec", "expiresAfter") },
+		"expiresAfter must be from 1h to 8760h"},
+	{"renewal settings that would rotate more often than once an hour", TokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, "2h", "spec", "expiresAfter")
+			set(o, "90m", "spec", "renewal", "renewBefore")
+			set(o, "10m", "spec", "renewal", "gracePeriod")
+		},
+		"a token is renewed at most once an hour"},
+	{"a renewBefore close to expiresAfter", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, "719h59m", "spec", "renewal", "renewBefore") },
+		"a token is renewed at most once an hour"},
+	{"a default renewBefore on an expiresAfter under 90m", TokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, "80m", "spec", "expiresAfter")
+			unstructured.RemoveNestedField(o.Object, "spec", "renewal", "renewBefore")
+			set(o, "1m", "spec", "renewal", "gracePeriod")
+		},
+		"expiresAfter must be at least 90m"},
+	{"a gracePeriod over 24h", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, "25h", "spec", "renewal", "gracePeriod") },
+		"gracePeriod must be at most 24h"},
+	{"a gracePeriod as long as the time between renewals", TokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, "30h", "spec", "expiresAfter")
+			set(o, "10h", "spec", "renewal", "renewBefore")
+			set(o, "20h", "spec", "renewal", "gracePeriod")
+		},
+		"renewal.gracePeriod must be shorter than the time between renewals"},
 	{"a zero renewBefore", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "0s", "spec", "renewal", "renewBefore") },
 		"renewBefore must be positive"},
 	{"a renewBefore as long as expiresAfter", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "720h", "spec", "renewal", "renewBefore") },
-		"renewal.renewBefore must be shorter than expiresAfter"},
+		"expiresAfter minus renewal.renewBefore must be at least 1h"},
 	{"a renewBefore on a token that never expires", TokenSample,
 		func(o *unstructured.Unstructured) { unstructured.RemoveNestedField(o.Object, "spec", "expiresAfter") },
 		"renewal.renewBefore needs expiresAfter"},
@@ -66,6 +97,9 @@ var InvalidObjects = []Case{
 		`Unsupported value: "Keep"`},
 	{"a tokenID that is not 32 hex characters", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "not-a-token-id", "spec", "tokenID") },
+		"spec.tokenID in body should match"},
+	{"an upper-case tokenID", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, "0123456789ABCDEF0123456789ABCDEF", "spec", "tokenID") },
 		"spec.tokenID in body should match"},
 	{"an upper-case cloud name", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "US-1", "spec", "falconAPI", "cloud") },
@@ -93,6 +127,31 @@ var InvalidObjects = []Case{
 	{"a Secret name that is not a DNS subdomain", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "Falcon_Token", "spec", "secret", "name") },
 		"spec.secret.name in body should match"},
+	{"a Secret label key that is not a label key", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, map[string]any{"team name": "x"}, "spec", "secret", "labels") },
+		"secret.labels keys must be valid label keys"},
+	{"a Secret label value that is not a label value", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, map[string]any{"team": "platform engineering"}, "spec", "secret", "labels") },
+		"spec.secret.labels.team in body should match"},
+	{"a Secret label value over 63 characters", TokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, map[string]any{"team": strings.Repeat("a", 64)}, "spec", "secret", "labels")
+		},
+		"spec.secret.labels.team: Too long"},
+	{"a Secret annotation key that is not a qualified name", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, map[string]any{"/leading-slash": "x"}, "spec", "secret", "annotations") },
+		"secret.annotations keys must be valid annotation keys"},
+	{"Secret annotations over 256 KiB", TokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, map[string]any{"a": strings.Repeat("x", 140<<10), "b": strings.Repeat("y", 140<<10)}, "spec", "secret", "annotations")
+		},
+		"secret.annotations must be at most 256 KiB in all"},
+	{"a token key of '..'", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, "..", "spec", "secret", "keys", "token") },
+		"secret.keys.token must not be '.' or '..'"},
+	{"a CID key of '.'", TokenSample,
+		func(o *unstructured.Unstructured) { set(o, ".", "spec", "secret", "keys", "cid") },
+		"secret.keys.cid must not be '.' or '..'"},
 	{"a Secret label under the operator's prefix", TokenSample,
 		func(o *unstructured.Unstructured) {
 			set(o, map[string]any{"falcon.falconops.io/token": "x"}, "spec", "secret", "labels")
@@ -104,11 +163,26 @@ var InvalidObjects = []Case{
 	{"a tokensRequired that is not a boolean", SettingsSample,
 		func(o *unstructured.Unstructured) { set(o, "yes", "spec", "tokensRequired") },
 		"spec.tokensRequired in body must be of type boolean"},
-	{"a settings credentials reference without a namespace", SettingsSample,
+	{"a settings credentials reference without a name", SettingsSample,
 		func(o *unstructured.Unstructured) {
-			unstructured.RemoveNestedField(o.Object, "spec", "falconAPI", "credentialsSecretRef", "namespace")
+			unstructured.RemoveNestedField(o.Object, "spec", "falconAPI", "credentialsSecretRef", "name")
 		},
-		"spec.falconAPI.credentialsSecretRef.namespace: Required value"},
+		"spec.falconAPI.credentialsSecretRef.name: Required value"},
+	{"a cluster token without namespaces or a selector", ClusterTokenSample,
+		func(o *unstructured.Unstructured) {
+			unstructured.RemoveNestedField(o.Object, "spec", "secret", "namespaces")
+			unstructured.RemoveNestedField(o.Object, "spec", "secret", "namespaceSelector")
+		},
+		"secret needs namespaces, a namespaceSelector, or both"},
+	{"a cluster token namespace that is not a namespace name", ClusterTokenSample,
+		func(o *unstructured.Unstructured) { set(o, []any{"Falcon_System"}, "spec", "secret", "namespaces") },
+		"spec.secret.namespaces[0] in body should match"},
+	{"a cluster token renewing more often than once an hour", ClusterTokenSample,
+		func(o *unstructured.Unstructured) {
+			set(o, "2h", "spec", "expiresAfter")
+			set(o, "90m", "spec", "renewal", "renewBefore")
+		},
+		"a token is renewed at most once an hour"},
 	{"an unknown management policy", SettingsSample,
 		func(o *unstructured.Unstructured) { set(o, "Manage", "spec", "managementPolicy") },
 		`Unsupported value: "Manage"`},

@@ -7,89 +7,86 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
 )
 
-func TestSettingsChangesWritesOnlyManagedFieldsThatDiffer(t *testing.T) {
+func TestSettingsChangesSendsBothFieldsAsRead(t *testing.T) {
+	read := falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(7)}
 	for _, tc := range []struct {
 		name      string
 		want      falconv1alpha1.TokenSettingsValues
 		observed  falcon.CustomerSettings
-		update    falcon.CustomerSettingsUpdate
+		sent      falcon.CustomerSettings
 		diffCount int
 	}{
-		{"nothing managed", falconv1alpha1.TokenSettingsValues{}, falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7},
-			falcon.CustomerSettingsUpdate{}, 0},
-		{"in sync", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(7))},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{}, 0},
-		{"false is a value", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(false)}, 1},
-		{"only the cap", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptrTo(int32(3))},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{MaxActiveTokens: ptrTo(3)}, 1},
-		{"both", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(3))},
-			falcon.CustomerSettings{MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(3)}, 2},
+		{"nothing managed", falconv1alpha1.TokenSettingsValues{}, read, read, 0},
+		{"in sync", falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(int32(7))}, read, read, 0},
+		{"false is a value, the cap is sent as read", falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(false)}, read,
+			falcon.CustomerSettings{TokensRequired: ptr.To(false), MaxActiveTokens: ptr.To(7)}, 1},
+		{"only the cap, tokens_required sent as read", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptr.To(int32(3))}, read,
+			falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(3)}, 1},
+		{"a cap the API did not return is not sent unless managed", falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(false)},
+			falcon.CustomerSettings{TokensRequired: ptr.To(true)}, falcon.CustomerSettings{TokensRequired: ptr.To(false)}, 1},
+		{"a missing cap the spec manages differs", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptr.To(int32(3))},
+			falcon.CustomerSettings{TokensRequired: ptr.To(true)}, falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(3)}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			update, diffs := settingsChanges(tc.want, tc.observed)
-			if !reflect.DeepEqual(update, tc.update) {
-				t.Errorf("update = %+v, want %+v", update, tc.update)
+			sent, diffs := settingsChanges(tc.want, tc.observed)
+			if !reflect.DeepEqual(sent, tc.sent) {
+				t.Errorf("sent = %s, want %s", describeSettings(sent), describeSettings(tc.sent))
 			}
 			if len(diffs) != tc.diffCount {
 				t.Errorf("diffs = %q, want %d of them", diffs, tc.diffCount)
-			}
-			if settingsUpdateEmpty(update) != (tc.diffCount == 0) {
-				t.Errorf("settingsUpdateEmpty disagrees with the diffs")
 			}
 		})
 	}
 }
 
-func TestWithOriginalsKeepsTheFirstObservedValueOfEachManagedField(t *testing.T) {
-	observed := falcon.CustomerSettings{TokensRequired: false, MaxActiveTokens: 20}
+func describeSettings(s falcon.CustomerSettings) string {
+	return "{tokens_required " + describe(s.TokensRequired) + ", max_active_tokens " + describe(s.MaxActiveTokens) + "}"
+}
 
-	first, changed := withOriginals(nil, falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true)}, observed)
+func TestWithOriginalsKeepsTheFirstObservedValueOfEachManagedField(t *testing.T) {
+	observed := falcon.CustomerSettings{TokensRequired: ptr.To(false), MaxActiveTokens: ptr.To(20)}
+
+	first, changed := withOriginals(nil, falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(true)}, observed)
 	if !changed || first == nil || first.TokensRequired == nil || *first.TokensRequired || first.MaxActiveTokens != nil {
 		t.Fatalf("first look at tokensRequired: originals = %+v, changed %v", first, changed)
 	}
 
-	later := falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 5}
-	again, changed := withOriginals(first, falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true)}, later)
+	later := falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(5)}
+	again, changed := withOriginals(first, falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(true)}, later)
 	if changed || again != first {
 		t.Fatal("a field already recorded must keep its first original value")
 	}
 
-	both, changed := withOriginals(first, falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(3))}, later)
+	both, changed := withOriginals(first, falconv1alpha1.TokenSettingsValues{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(int32(3))}, later)
 	if !changed || *both.TokensRequired || *both.MaxActiveTokens != 5 {
 		t.Fatalf("a newly managed field is added: %+v", both)
 	}
 	if first.MaxActiveTokens != nil {
 		t.Fatal("withOriginals must not modify its input")
 	}
-}
 
-func TestRestoreUpdatePutsBackOnlyRecordedFieldsThatDiffer(t *testing.T) {
-	originals := &falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)}
-	got := restoreUpdate(originals, falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 3})
-	if want := (falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(false)}); !reflect.DeepEqual(got, want) {
-		t.Errorf("restore = %+v, want %+v", got, want)
-	}
-	if !settingsUpdateEmpty(restoreUpdate(nil, falcon.CustomerSettings{})) {
-		t.Error("nothing recorded, nothing restored")
+	none, changed := withOriginals(nil, falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptr.To(int32(3))}, falcon.CustomerSettings{TokensRequired: ptr.To(true)})
+	if changed || none != nil {
+		t.Fatalf("a value the API did not return is no original: %+v", none)
 	}
 }
 
 func TestSettingsOwnerIsTheOldestClaimant(t *testing.T) {
-	creds := falconv1alpha1.CredentialsReference{Namespace: "falcon-system", Name: "api"}
+	creds := falconv1alpha1.CredentialsReference{Name: "api"}
 	object := func(name string, age time.Duration, accountID string, ref falconv1alpha1.CredentialsReference) falconv1alpha1.FalconTokenSettings {
 		return falconv1alpha1.FalconTokenSettings{
 			ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name), CreationTimestamp: metav1.NewTime(t0.Add(-age))},
-			Spec:       falconv1alpha1.FalconTokenSettingsSpec{FalconAPI: falconv1alpha1.ClusterFalconAPI{CredentialsSecretRef: ref}},
+			Spec:       falconv1alpha1.FalconTokenSettingsSpec{FalconAPI: falconv1alpha1.FalconAPI{CredentialsSecretRef: ref}},
 			Status:     falconv1alpha1.FalconTokenSettingsStatus{AccountID: accountID},
 		}
 	}
-	other := falconv1alpha1.CredentialsReference{Namespace: "falcon-system", Name: "other"}
+	other := falconv1alpha1.CredentialsReference{Name: "other"}
 	for _, tc := range []struct {
 		name  string
 		self  falconv1alpha1.FalconTokenSettings

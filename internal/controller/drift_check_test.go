@@ -12,7 +12,7 @@ import (
 
 func TestTokenDrifted(t *testing.T) {
 	expires, used := t0.Add(720*time.Hour), t0.Add(-time.Hour)
-	status := falconv1alpha1.FalconInstallationTokenStatus{
+	status := falconv1alpha1.InstallationTokenStatus{
 		TokenID: "a", TokenStatus: "valid", Label: "ns/n [fto-1]",
 		ExpiresAt: &metav1.Time{Time: expires}, LastUsedAt: &metav1.Time{Time: used},
 	}
@@ -36,7 +36,8 @@ func TestTokenDrifted(t *testing.T) {
 		{"relabelled", same(func(tk *falcon.Token) { tk.Label = "other" }), t0, true},
 		{"expiry moved", same(func(tk *falcon.Token) { e := expires.Add(time.Hour); tk.ExpiresAt = &e }), t0, true},
 		{"made to never expire", same(func(tk *falcon.Token) { tk.ExpiresAt = nil }), t0, true},
-		{"used since", same(func(tk *falcon.Token) { u := t0; tk.LastUsedAt = &u }), t0, true},
+		{"used again the same day", same(func(tk *falcon.Token) { u := used.Add(20 * time.Minute); tk.LastUsedAt = &u }), t0, false},
+		{"used on another day", same(func(tk *falcon.Token) { u := used.Add(24 * time.Hour); tk.LastUsedAt = &u }), t0, true},
 		{"expired since it was read", same(nil), expires, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,15 +15,13 @@ import (
 )
 
 // newSettings builds a FalconTokenSettings on the simulator's cloud using the credentials
-// Secret namespace/credentialsName; change adjusts its spec. It is deleted after the test,
-// before the namespace holding its credentials.
-func newSettings(ctx context.Context, namespace, name string, change ...func(*falconv1alpha1.FalconTokenSettings)) *falconv1alpha1.FalconTokenSettings {
+// Secret credentials of the cluster resource namespace; change adjusts its spec. It is deleted
+// after the test.
+func newSettings(ctx context.Context, credentials, name string, change ...func(*falconv1alpha1.FalconTokenSettings)) *falconv1alpha1.FalconTokenSettings {
 	fts := &falconv1alpha1.FalconTokenSettings{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: falconv1alpha1.FalconTokenSettingsSpec{
-			FalconAPI: falconv1alpha1.ClusterFalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{
-				Namespace: namespace, Name: credentialsName,
-			}},
+			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentials}},
 		},
 	}
 	for _, c := range change {
@@ -40,16 +38,29 @@ func deleteAndWait(ctx context.Context, obj client.Object) {
 	waitGone(ctx, obj)
 }
 
-// nextSync waits until the operator read the settings again after now, by the manager's clock.
+// nextSync waits until the operator read the settings again (every sync period, in real time),
+// after moving the fake clock a second on so that the read is told apart by its time.
 func nextSync(ctx context.Context, fts *falconv1alpha1.FalconTokenSettings) {
 	GinkgoHelper()
+	clock.Step(time.Second)
 	since := clock.Now()
 	Eventually(func() time.Time {
 		if t := fetch(ctx, fts).Status.LastSyncTime; t != nil {
 			return t.Time
 		}
 		return time.Time{}
-	}).Should(BeTemporally(">", since.Truncate(time.Second)))
+	}).Should(BeTemporally(">=", since.Truncate(time.Second)))
+}
+
+// newOperatorAPIClient registers a fresh API client in the simulator with its credentials
+// Secret, named name, in the cluster resource namespace, removed after the test.
+func newOperatorAPIClient(ctx context.Context, name string, scopes ...string) falcontest.APIClient {
+	GinkgoHelper()
+	c := newAPIClient(ctx, operatorNamespace, name, scopes...)
+	DeferCleanup(func(ctx SpecContext) {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: name}}))).To(Succeed())
+	})
+	return c
 }
 
 var _ = Describe("FalconTokenSettings", func() {
@@ -62,8 +73,8 @@ var _ = Describe("FalconTokenSettings", func() {
 	}
 
 	BeforeEach(func(ctx SpecContext) {
-		ns = newNamespace(ctx)
-		api = newAPIClient(ctx, ns, credentialsName)
+		ns = newNamespace(ctx) // names the test's objects, and its credentials Secret
+		api = newOperatorAPIClient(ctx, ns)
 		sim.ConsoleSetSettings(api.CID, falcontest.Settings{TokensRequired: true, MaxActiveTokens: 1000})
 	})
 
@@ -86,7 +97,8 @@ var _ = Describe("FalconTokenSettings", func() {
 		Expect(fts.Finalizers).To(ContainElement(falconv1alpha1.Finalizer))
 		Expect(readyOf(ctx, fts).Reason).To(Equal(falconv1alpha1.ReasonInSync))
 		Expect(eventReasons(ctx, fts)).To(ContainElement(falconv1alpha1.EventUpdated))
-		Consistently(writes(api), 2*syncPeriod).Should(Equal(1), "settings in sync are not written again")
+		nextSync(ctx, fts)
+		Expect(writes(api)()).To(Equal(1), "settings in sync are not written again")
 	})
 
 	It("never writes a field the spec leaves unset", func(ctx SpecContext) {
@@ -169,14 +181,14 @@ var _ = Describe("FalconTokenSettings", func() {
 
 		// Another API client of the same customer account, so that its calls can be told apart.
 		second := sim.AddClient(falcontest.APIClient{CID: api.CID})
-		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "second", second.ClientID, second.ClientSecret))).To(Succeed())
+		Expect(k8sClient.Create(ctx, credentialsSecret(operatorNamespace, ns+"-second", second.ClientID, second.ClientSecret))).To(Succeed())
 		newer := newSettings(ctx, ns, ns+"-2-newer", func(f *falconv1alpha1.FalconTokenSettings) {
-			f.Spec.FalconAPI.CredentialsSecretRef.Name = "second"
+			f.Spec.FalconAPI.CredentialsSecretRef.Name = ns + "-second"
 			f.Spec.MaxActiveTokens = new(int32(60))
 		})
 		Eventually(readyReason(ctx, newer)).Should(Equal(falconv1alpha1.ReasonConflict))
 		Expect(readyOf(ctx, newer).Message).To(ContainSubstring(older.Name))
-		Consistently(writes(second), 2*syncPeriod).Should(BeZero(), "the newer object writes nothing")
+		Consistently(writes(second), syncPeriod).Should(BeZero(), "the newer object writes nothing")
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(40))
 
 		deleteAndWait(ctx, older)
@@ -187,22 +199,20 @@ var _ = Describe("FalconTokenSettings", func() {
 	It("waits for its credentials Secret without calling Falcon, then proceeds", func(ctx SpecContext) {
 		later := sim.AddClient(falcontest.APIClient{})
 		sim.ConsoleSetSettings(later.CID, falcontest.Settings{MaxActiveTokens: 1000})
-		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) {
-			f.Spec.FalconAPI.CredentialsSecretRef.Name = "later"
+		fts := newSettings(ctx, ns+"-later", ns, func(f *falconv1alpha1.FalconTokenSettings) {
 			f.Spec.MaxActiveTokens = new(int32(8))
 		})
 		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonCredentialsNotFound))
-		Expect(readyOf(ctx, fts).Message).To(ContainSubstring(ns + "/later"))
+		Expect(readyOf(ctx, fts).Message).To(ContainSubstring(operatorNamespace + "/" + ns + "-later"))
 
-		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "later", later.ClientID, later.ClientSecret))).To(Succeed())
+		Expect(k8sClient.Create(ctx, credentialsSecret(operatorNamespace, ns+"-later", later.ClientID, later.ClientSecret))).To(Succeed())
 		waitReady(ctx, fts)
 		Expect(sim.Settings(later.CID).MaxActiveTokens).To(Equal(8))
 	})
 
 	It("names the missing settings scope", func(ctx SpecContext) {
-		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: credentialsName}})).To(Succeed())
-		readOnly := newAPIClient(ctx, ns, credentialsName, "installation-tokens:read", "installation-tokens:write", "sensor-installers:read")
-		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.TokensRequired = new(true) })
+		readOnly := newOperatorAPIClient(ctx, ns+"-read-only", "installation-tokens:read", "installation-tokens:write", "sensor-installers:read")
+		fts := newSettings(ctx, ns+"-read-only", ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.TokensRequired = new(true) })
 		sim.ConsoleSetSettings(readOnly.CID, falcontest.Settings{MaxActiveTokens: 1000})
 		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonMissingScope))
 		Expect(readyOf(ctx, fts).Message).To(ContainSubstring("Installation Tokens Settings: Write"))
@@ -210,9 +220,8 @@ var _ = Describe("FalconTokenSettings", func() {
 	})
 
 	It("identifies the account without the Sensor Download scope", func(ctx SpecContext) {
-		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: credentialsName}})).To(Succeed())
-		noCCID := newAPIClient(ctx, ns, credentialsName, "installation-tokens:read", "installation-tokens-settings:write")
-		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(9)) })
+		noCCID := newOperatorAPIClient(ctx, ns+"-no-ccid", "installation-tokens:read", "installation-tokens-settings:write")
+		fts := newSettings(ctx, ns+"-no-ccid", ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(9)) })
 		waitReady(ctx, fts)
 		Expect(fts.Status.AccountID).To(MatchRegexp(`^client-[0-9a-f]{16}$`))
 		Expect(fts.Status.AccountID).NotTo(ContainSubstring(noCCID.ClientID))
@@ -229,13 +238,15 @@ var _ = Describe("FalconTokenSettings", func() {
 		fts.Spec.MaxActiveTokens = new(int32(31))
 		Expect(k8sClient.Update(ctx, fts)).To(Succeed())
 		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonRateLimited))
+		clock.Step(5 * time.Second)
 		waitReady(ctx, fts)
 		Expect(sim.Settings(api.CID).MaxActiveTokens).To(Equal(31))
 		Expect(requestsInsideWindow(api.ClientID, until)).To(BeEmpty(), "no request inside the Retryafter window after the first 429")
 	})
 
 	It("shares one OAuth token with the installation tokens of the same credentials", func(ctx SpecContext) {
-		fit := newToken(ns, "sensors")
+		fit := newToken(operatorNamespace, ns+"-sensors", func(f *falconv1alpha1.FalconInstallationToken) { f.Spec.FalconAPI.CredentialsSecretRef.Name = ns })
+		DeferCleanup(func(ctx SpecContext) { deleteAndWait(ctx, fit) })
 		Expect(k8sClient.Create(ctx, fit)).To(Succeed())
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.TokensRequired = new(true) })
 		waitReady(ctx, fit)

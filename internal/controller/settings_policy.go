@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/utils/ptr"
+
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
 )
@@ -19,56 +21,51 @@ func fallbackAccountID(clientID, memberCID string) string {
 	return "client-" + hex.EncodeToString(sum[:8])
 }
 
-// settingsChanges is the update that brings the observed settings to the managed fields of want,
-// and a description of each difference; an update with no fields set means none is needed.
-func settingsChanges(want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettingsUpdate, []string) {
-	var u falcon.CustomerSettingsUpdate
+// settingsChanges is what to send to bring the observed settings to the managed fields of want:
+// the settings just read with the managed fields set, so that both fields are sent (how the API
+// treats a missing one is unknown); and a description of each difference, none when no write is
+// needed. A field the API did not return is never sent unless the spec manages it.
+func settingsChanges(want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettings, []string) {
+	next := observed
 	var diffs []string
-	if want.TokensRequired != nil && *want.TokensRequired != observed.TokensRequired {
-		u.TokensRequired = ptrTo(*want.TokensRequired)
-		diffs = append(diffs, fmt.Sprintf("tokensRequired is %t, the spec says %t", observed.TokensRequired, *want.TokensRequired))
+	if want.TokensRequired != nil && (observed.TokensRequired == nil || *want.TokensRequired != *observed.TokensRequired) {
+		next.TokensRequired = ptr.To(*want.TokensRequired)
+		diffs = append(diffs, fmt.Sprintf("tokensRequired is %s, the spec says %t", describe(observed.TokensRequired), *want.TokensRequired))
 	}
-	if want.MaxActiveTokens != nil && int(*want.MaxActiveTokens) != observed.MaxActiveTokens {
-		u.MaxActiveTokens = ptrTo(int(*want.MaxActiveTokens))
-		diffs = append(diffs, fmt.Sprintf("maxActiveTokens is %d, the spec says %d", observed.MaxActiveTokens, *want.MaxActiveTokens))
+	if want.MaxActiveTokens != nil && (observed.MaxActiveTokens == nil || int(*want.MaxActiveTokens) != *observed.MaxActiveTokens) {
+		next.MaxActiveTokens = ptr.To(int(*want.MaxActiveTokens))
+		diffs = append(diffs, fmt.Sprintf("maxActiveTokens is %s, the spec says %d", describe(observed.MaxActiveTokens), *want.MaxActiveTokens))
 	}
-	return u, diffs
+	return next, diffs
+}
+
+// describe shows an observed setting, or that the API did not return it.
+func describe[T any](v *T) string {
+	if v == nil {
+		return "not set"
+	}
+	return fmt.Sprint(*v)
 }
 
 // withOriginals records, for each field want manages that has no original yet, the value
 // observed now, so that deletionPolicy Restore can put back what was there before the
-// operator's first write.
+// operator's first write. A value the API did not return is not recorded, and so never restored.
 func withOriginals(originals *falconv1alpha1.TokenSettingsValues, want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (*falconv1alpha1.TokenSettingsValues, bool) {
 	next := &falconv1alpha1.TokenSettingsValues{}
 	if originals != nil {
 		next = originals.DeepCopy()
 	}
 	changed := false
-	if want.TokensRequired != nil && next.TokensRequired == nil {
-		next.TokensRequired, changed = ptrTo(observed.TokensRequired), true
+	if want.TokensRequired != nil && next.TokensRequired == nil && observed.TokensRequired != nil {
+		next.TokensRequired, changed = ptr.To(*observed.TokensRequired), true
 	}
-	if want.MaxActiveTokens != nil && next.MaxActiveTokens == nil {
-		next.MaxActiveTokens, changed = ptrTo(int32(observed.MaxActiveTokens)), true
+	if want.MaxActiveTokens != nil && next.MaxActiveTokens == nil && observed.MaxActiveTokens != nil {
+		next.MaxActiveTokens, changed = ptr.To(int32(*observed.MaxActiveTokens)), true
 	}
 	if !changed {
 		return originals, false
 	}
 	return next, true
-}
-
-// restoreUpdate is the update that puts back the recorded original values that differ from
-// the observed ones.
-func restoreUpdate(originals *falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) falcon.CustomerSettingsUpdate {
-	if originals == nil {
-		return falcon.CustomerSettingsUpdate{}
-	}
-	u, _ := settingsChanges(*originals, observed)
-	return u
-}
-
-// settingsUpdateEmpty reports whether u writes nothing.
-func settingsUpdateEmpty(u falcon.CustomerSettingsUpdate) bool {
-	return u.TokensRequired == nil && u.MaxActiveTokens == nil
 }
 
 // settingsOwner returns the FalconTokenSettings that manages accountID among all: the oldest

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
@@ -23,29 +22,65 @@ func TestTokenMarkerIsStablePerRevision(t *testing.T) {
 	if tokenMarker("uid-1", 2) == a || tokenMarker("uid-2", 1) == a {
 		t.Fatal("marker must differ across revisions and resources")
 	}
-	label := markedLabel("team/sensors", a)
-	if !carriesMarker(label, a) || carriesMarker(label, tokenMarker("uid-1", 2)) {
-		t.Fatalf("label %q does not carry exactly its marker", label)
+	label := falcon.MarkLabel("team/sensors", a)
+	if got, ok := labelMarker(label); !ok || got != a {
+		t.Fatalf("labelMarker(%q) = %q, %v; want %q", label, got, ok, a)
+	}
+	for _, unmarked := range []string{"team/sensors", "team/sensors [fto-short]", "x [" + a + "] y"} {
+		if got, ok := labelMarker(unmarked); ok {
+			t.Errorf("labelMarker(%q) = %q: not a marker at the end", unmarked, got)
+		}
 	}
 }
 
 func TestBaseLabel(t *testing.T) {
 	fit := &falconv1alpha1.FalconInstallationToken{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "n"}}
-	if got := baseLabel(fit, ""); got != "ns/n" {
-		t.Errorf("default label = %q", got)
-	}
-	if got := baseLabel(fit, "prod-eu"); got != "prod-eu/ns/n" {
-		t.Errorf("default label with cluster = %q", got)
+	cfit := &falconv1alpha1.ClusterFalconInstallationToken{ObjectMeta: metav1.ObjectMeta{Name: "platform"}}
+	for _, tc := range []struct {
+		name        string
+		kind        tokenKind
+		res         tokenResource
+		clusterName string
+		want        string
+	}{
+		{"namespaced default", namespacedTokens{}, fit, "", "ns/n"},
+		{"namespaced default with a cluster name", namespacedTokens{}, fit, "prod-eu", "prod-eu/ns/n"},
+		{"cluster-scoped default", clusterTokens{}, cfit, "", "platform"},
+		{"cluster-scoped default with a cluster name", clusterTokens{}, cfit, "prod-eu", "prod-eu/platform"},
+	} {
+		if got := baseLabel(tc.kind, tc.res, tc.clusterName); got != tc.want {
+			t.Errorf("%s: label = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 	fit.Spec.Label = "custom"
-	if got := baseLabel(fit, "prod-eu"); got != "custom" {
+	if got := baseLabel(namespacedTokens{}, fit, "prod-eu"); got != "custom" {
 		t.Errorf("explicit label = %q", got)
 	}
 }
 
+func TestEarliestRenewal(t *testing.T) {
+	since := &metav1.Time{Time: t0}
+	grace := func(d time.Duration) *falconv1alpha1.TokenParameters {
+		return &falconv1alpha1.TokenParameters{Renewal: falconv1alpha1.Renewal{GracePeriod: &metav1.Duration{Duration: d}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		params *falconv1alpha1.TokenParameters
+		want   time.Time
+	}{
+		{"an hour after the last renewal", grace(10 * time.Minute), t0.Add(time.Hour)},
+		{"a longer grace period after it: never more than two valid tokens", grace(3 * time.Hour), t0.Add(3 * time.Hour)},
+		{"the default grace period", &falconv1alpha1.TokenParameters{}, t0.Add(time.Hour)},
+	} {
+		if got := earliestRenewal(since, tc.params); !got.Equal(tc.want) {
+			t.Errorf("%s: earliestRenewal = %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestRenewalTime(t *testing.T) {
-	spec := func(expires, before time.Duration) *falconv1alpha1.FalconInstallationTokenSpec {
-		s := &falconv1alpha1.FalconInstallationTokenSpec{}
+	spec := func(expires, before time.Duration) *falconv1alpha1.TokenParameters {
+		s := &falconv1alpha1.TokenParameters{}
 		if expires > 0 {
 			s.ExpiresAfter = &metav1.Duration{Duration: expires}
 		}
@@ -57,7 +92,7 @@ func TestRenewalTime(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		expiresAt *time.Time
-		spec      *falconv1alpha1.FalconInstallationTokenSpec
+		spec      *falconv1alpha1.TokenParameters
 		want      *time.Time
 	}{
 		{"never expires", nil, spec(0, 0), nil},
@@ -171,41 +206,5 @@ func TestObservationDue(t *testing.T) {
 				t.Errorf("observationDue = %v, want %v", got, tc.want)
 			}
 		})
-	}
-}
-
-func TestSecretMatches(t *testing.T) {
-	want := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"a": "1"}, Annotations: map[string]string{"b": "2"}},
-		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{"TOKEN": []byte("v")},
-	}
-	for _, tc := range []struct {
-		name   string
-		change func(*corev1.Secret)
-		want   bool
-	}{
-		{"identical", func(*corev1.Secret) {}, true},
-		{"someone else's label is fine", func(s *corev1.Secret) { s.Labels["argocd"] = "x" }, true},
-		{"value edited", func(s *corev1.Secret) { s.Data["TOKEN"] = []byte("w") }, false},
-		{"key added", func(s *corev1.Secret) { s.Data["EXTRA"] = []byte("w") }, false},
-		{"our label removed", func(s *corev1.Secret) { delete(s.Labels, "a") }, false},
-		{"our annotation changed", func(s *corev1.Secret) { s.Annotations["b"] = "3" }, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			existing := want.DeepCopy()
-			tc.change(existing)
-			if got := secretMatches(existing, want); got != tc.want {
-				t.Errorf("secretMatches = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestRetryDelay(t *testing.T) {
-	for failures, want := range map[int32]time.Duration{0: time.Second, 1: time.Second, 2: 2 * time.Second, 4: 8 * time.Second, 9: 256 * time.Second, 10: 5 * time.Minute, 40: 5 * time.Minute} {
-		if got := retryDelay(failures); got != want {
-			t.Errorf("retryDelay(%d) = %v, want %v", failures, got, want)
-		}
 	}
 }

@@ -10,54 +10,41 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	toolscache "k8s.io/client-go/tools/cache"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-
-	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 )
 
-// CacheOptions configure the manager's cache so that its memory does not grow with the
-// cluster's unrelated Secrets: only Secrets carrying the operator's label are cached (the API
-// server filters them), and managedFields are dropped from everything. Credentials Secrets,
-// which do not carry the label, are never in this cache: see credentialWatches.
-func CacheOptions(namespaces []string) cache.Options {
-	opts := cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
-		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{falconv1alpha1.ManagedByLabel: falconv1alpha1.ManagedByValue})},
-		},
-	}
-	if len(namespaces) > 0 {
-		opts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range namespaces {
-			opts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
-	return opts
-}
-
-// credentialsSyncTimeout bounds the wait for a credentials Secret's watch to start.
-const credentialsSyncTimeout = 30 * time.Second
+const (
+	// credentialsSyncTimeout bounds the wait for a credentials Secret's watch to start.
+	credentialsSyncTimeout = 30 * time.Second
+	// maxSecretWatches is how many credentials Secrets of one namespace are watched one by one;
+	// beyond it, one watch of the namespace's Secrets (metadata only) serves them all.
+	maxSecretWatches = 3
+)
 
 // secretsResource is what the credentials watches list and watch.
 var secretsResource = corev1.SchemeGroupVersion.WithResource("secrets")
 
-// credentialWatches watch the credentials Secrets in use, and nothing else: one metadata-only
-// watch per Secret that a resource names (a field selector on its name), started when a
-// reconcile first asks for that Secret and stopped once no resource names it any more. So the
-// operator's memory does not grow with the cluster's Secrets, while a changed, created or
-// deleted credentials Secret still reconciles every resource that uses it at once. A watch keeps
-// only the Secret's identity and version; the data is read directly, once per version
-// (credentialSource).
+// namespaceWideSelector leaves out of a namespace-wide watch the Secrets that are never
+// credentials and come in numbers: service-account tokens and Helm release records.
+var namespaceWideSelector = fields.AndSelectors(
+	fields.OneTermNotEqualSelector("type", string(corev1.SecretTypeServiceAccountToken)),
+	fields.OneTermNotEqualSelector("type", "helm.sh/release.v1"),
+).String()
+
+// credentialWatches watch the credentials Secrets in use, metadata only, and nothing else: a
+// watch per Secret that a resource names (a field selector on its name) while a namespace has
+// few, and one watch of the namespace's Secrets once it has more, so the number of watches stays
+// bounded by namespaces, not Secrets. A watch starts when a reconcile first asks for a Secret
+// and stops once no resource names a Secret it serves. A changed, created or deleted credentials
+// Secret reconciles every resource that uses it at once. A watch keeps only each Secret's
+// identity and version; the data is read directly, once per version (credentialSource).
 type credentialWatches struct {
 	client     metadata.Interface
 	namespaces map[string]bool // the namespaces the operator may watch; empty: all
@@ -71,7 +58,13 @@ type credentialWatches struct {
 	ctx     context.Context // the manager's, once started
 
 	mu      sync.Mutex
-	watches map[types.NamespacedName]*secretWatch
+	bySpace map[string]*namespaceWatches
+}
+
+// namespaceWatches are the watches of one namespace: per Secret, or one for the namespace.
+type namespaceWatches struct {
+	perSecret map[string]*secretWatch
+	wide      *secretWatch
 }
 
 type secretWatch struct {
@@ -79,9 +72,9 @@ type secretWatch struct {
 	stop     context.CancelFunc
 }
 
-// newCredentialWatches adds the watches to the manager. changed is told about every change of a
-// watched Secret; inUse lists the Secrets resources name, checked every sweepAt to stop the
-// watches no longer needed.
+// newCredentialWatches adds the watches to the manager. namespaces are those the operator may
+// watch (empty: all); changed is told about every change of a watched Secret; inUse lists the
+// Secrets resources name, checked every sweepAt to stop the watches no longer needed.
 func newCredentialWatches(mgr manager.Manager, namespaces []string, changed func(context.Context, types.NamespacedName),
 	inUse func(context.Context) (map[types.NamespacedName]bool, error), sweepAt time.Duration) (*credentialWatches, error) {
 	c, err := metadata.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
@@ -95,7 +88,7 @@ func newCredentialWatches(mgr manager.Manager, namespaces []string, changed func
 		inUse:      inUse,
 		sweepAt:    sweepAt,
 		started:    make(chan struct{}),
-		watches:    map[types.NamespacedName]*secretWatch{},
+		bySpace:    map[string]*namespaceWatches{},
 	}
 	for _, ns := range namespaces {
 		w.namespaces[ns] = true
@@ -116,9 +109,9 @@ func (w *credentialWatches) Start(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			w.mu.Lock()
-			for ref, sw := range w.watches {
-				sw.stop()
-				delete(w.watches, ref)
+			for ns, nw := range w.bySpace {
+				nw.stopAll()
+				delete(w.bySpace, ns)
 			}
 			w.mu.Unlock()
 			return nil
@@ -136,8 +129,8 @@ func (w *credentialWatches) watched(namespace string) bool {
 	return len(w.namespaces) == 0 || w.namespaces[namespace]
 }
 
-// get returns the identity and version of Secret ref, starting its watch on first use. The
-// error is NotFound when the Secret does not exist.
+// get returns the identity and version of Secret ref, starting a watch that serves it on first
+// use. The error is NotFound when the Secret does not exist.
 func (w *credentialWatches) get(ctx context.Context, ref types.NamespacedName) (*metav1.PartialObjectMetadata, error) {
 	select {
 	case <-w.started:
@@ -165,51 +158,80 @@ func (w *credentialWatches) get(ctx context.Context, ref types.NamespacedName) (
 	return obj.(*metav1.PartialObjectMetadata).DeepCopy(), nil
 }
 
-// watch returns the watch of Secret ref, starting it if needed.
+// watch returns the watch serving Secret ref, starting one if needed: a namespace-wide one once
+// the namespace has more than maxSecretWatches Secrets in use.
 func (w *credentialWatches) watch(ref types.NamespacedName) *secretWatch {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if sw, ok := w.watches[ref]; ok {
+	nw, ok := w.bySpace[ref.Namespace]
+	if !ok {
+		nw = &namespaceWatches{perSecret: map[string]*secretWatch{}}
+		w.bySpace[ref.Namespace] = nw
+	}
+	if nw.wide != nil {
+		return nw.wide
+	}
+	if sw, ok := nw.perSecret[ref.Name]; ok {
 		return sw
 	}
-	byName := fields.OneTermEqualSelector("metadata.name", ref.Name).String()
-	secrets := w.client.Resource(secretsResource).Namespace(ref.Namespace)
+	if len(nw.perSecret) < maxSecretWatches {
+		sw := w.start(ref.Namespace, fields.OneTermEqualSelector("metadata.name", ref.Name).String(), "credentials Secret "+ref.String())
+		nw.perSecret[ref.Name] = sw
+		return sw
+	}
+	nw.wide = w.start(ref.Namespace, namespaceWideSelector, "credentials Secrets in "+ref.Namespace)
+	for name, sw := range nw.perSecret {
+		sw.stop()
+		delete(nw.perSecret, name)
+	}
+	return nw.wide
+}
+
+// start runs a metadata-only watch of the Secrets of namespace that fieldSelector selects.
+func (w *credentialWatches) start(namespace, fieldSelector, description string) *secretWatch {
+	secrets := w.client.Resource(secretsResource).Namespace(namespace)
 	informer := toolscache.NewSharedIndexInformerWithOptions(&toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
-			opts.FieldSelector = byName
+			opts.FieldSelector = fieldSelector
 			return secrets.List(ctx, opts)
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
-			opts.FieldSelector = byName
+			opts.FieldSelector = fieldSelector
 			return secrets.Watch(ctx, opts)
 		},
-	}, &metav1.PartialObjectMetadata{}, toolscache.SharedIndexInformerOptions{ObjectDescription: "credentials Secret " + ref.String()})
+	}, &metav1.PartialObjectMetadata{}, toolscache.SharedIndexInformerOptions{ObjectDescription: description})
 	_ = informer.SetTransform(keepIdentity)
-	notify := func() { w.changed(w.ctx, ref) }
+	notify := func(obj any) {
+		if m, ok := obj.(metav1.Object); ok {
+			w.changed(w.ctx, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+		} else if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			if m, ok := tombstone.Obj.(metav1.Object); ok {
+				w.changed(w.ctx, types.NamespacedName{Namespace: m.GetNamespace(), Name: m.GetName()})
+			}
+		}
+	}
 	_, _ = informer.AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
-		AddFunc: func(_ any, initial bool) {
+		AddFunc: func(obj any, initial bool) {
 			if !initial { // a Secret present from the start is no news: its users are being reconciled
-				notify()
+				notify(obj)
 			}
 		},
 		UpdateFunc: func(before, after any) {
 			if resourceVersionOf(before) != resourceVersionOf(after) {
-				notify()
+				notify(after)
 			}
 		},
-		DeleteFunc: func(any) { notify() },
+		DeleteFunc: notify,
 	})
 	ctx, stop := context.WithCancel(w.ctx)
 	go informer.RunWithContext(ctx)
-	sw := &secretWatch{informer: informer, stop: stop}
-	w.watches[ref] = sw
-	return sw
+	return &secretWatch{informer: informer, stop: stop}
 }
 
-// sweep stops the watches of Secrets no resource names any more.
+// sweep stops the watches that serve no Secret a resource names any more.
 func (w *credentialWatches) sweep(ctx context.Context) {
 	w.mu.Lock()
-	idle := len(w.watches) == 0
+	idle := len(w.bySpace) == 0
 	w.mu.Unlock()
 	if idle {
 		return
@@ -219,21 +241,36 @@ func (w *credentialWatches) sweep(ctx context.Context) {
 		log.FromContext(ctx).Error(err, "list the credentials Secrets in use")
 		return
 	}
+	usedIn := map[string]bool{}
+	for ref := range used {
+		usedIn[ref.Namespace] = true
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for ref, sw := range w.watches {
-		if !used[ref] {
-			sw.stop()
-			delete(w.watches, ref)
+	for ns, nw := range w.bySpace {
+		for name, sw := range nw.perSecret {
+			if !used[types.NamespacedName{Namespace: ns, Name: name}] {
+				sw.stop()
+				delete(nw.perSecret, name)
+			}
+		}
+		if nw.wide != nil && !usedIn[ns] {
+			nw.wide.stop()
+			nw.wide = nil
+		}
+		if nw.wide == nil && len(nw.perSecret) == 0 {
+			delete(w.bySpace, ns)
 		}
 	}
 }
 
-// watching is the number of credentials Secrets watched.
-func (w *credentialWatches) watching() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.watches)
+func (nw *namespaceWatches) stopAll() {
+	for _, sw := range nw.perSecret {
+		sw.stop()
+	}
+	if nw.wide != nil {
+		nw.wide.stop()
+	}
 }
 
 func resourceVersionOf(obj any) string {
