@@ -82,13 +82,14 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 	}
 	key := falcon.CredentialKey{SecretUID: string(meta.UID), ResourceVersion: meta.ResourceVersion, Cloud: cloud, MemberCID: creds.MemberCID}
 	return s.clients.Get(key, falcon.Config{
-		Credentials:  creds,
-		Cloud:        cloud,
-		Endpoints:    s.endpoints,
-		HTTPClient:   &http.Client{Timeout: requestTimeout, Transport: s.transport},
-		MetricsLabel: ref.String(),
-		UserAgent:    "falcon-token-operator",
-		Now:          s.clock.Now,
+		Credentials:    creds,
+		Cloud:          cloud,
+		Endpoints:      s.endpoints,
+		Transport:      s.transport,
+		RequestTimeout: requestTimeout,
+		MetricsLabel:   ref.String(),
+		UserAgent:      "falcon-token-operator",
+		Now:            s.clock.Now,
 	})
 }
 

@@ -48,7 +48,7 @@ type tokenAPI interface {
 	CCID(ctx context.Context) (string, error)
 	CreateToken(ctx context.Context, label string, expiresAt *time.Time) (falcon.Token, error)
 	GetTokens(ctx context.Context, ids []string) ([]falcon.Token, error)
-	QueryAllTokenIDs(ctx context.Context, filter, sort string) ([]string, error)
+	FindTokensByMarker(ctx context.Context, marker string) ([]falcon.Token, error)
 	UpdateTokens(ctx context.Context, ids []string, u falcon.TokenUpdate) ([]falcon.Token, error)
 	DeleteTokens(ctx context.Context, ids []string) error
 }
@@ -187,11 +187,13 @@ func (r *InstallationTokenReconciler) cleanUpTokens(ctx context.Context, s *toke
 	ids := s.tokenIDs()
 	if pending := s.fit.Status.PendingCreate; pending != nil {
 		// A create may have reached Falcon without its reply: clean that token up too.
-		found, err := api.QueryAllTokenIDs(ctx, markerFilter(pending.Marker), "")
+		found, err := api.FindTokensByMarker(ctx, pending.Marker)
 		if err != nil {
 			return err
 		}
-		ids = append(ids, found...)
+		for _, t := range found {
+			ids = append(ids, t.ID)
+		}
 	}
 	if len(ids) == 0 {
 		return nil

@@ -41,9 +41,6 @@ func markedLabel(label, marker string) string { return label + " [" + marker + "
 // carriesMarker reports whether a Falcon label is marked for marker.
 func carriesMarker(label, marker string) bool { return strings.HasSuffix(label, "["+marker+"]") }
 
-// markerFilter is the FQL filter that finds the tokens labelled with marker.
-func markerFilter(marker string) string { return "label:*" + falcon.QuoteFQL("*"+marker+"*") }
-
 // wantedExpiry is when the token should expire: validSince plus expiresAfter, at the API's
 // one-second precision; nil when it should never expire.
 func wantedExpiry(validSince time.Time, spec *falconv1alpha1.FalconInstallationTokenSpec) *time.Time {

@@ -115,20 +115,14 @@ func (r *InstallationTokenReconciler) create(ctx context.Context, s *tokenScope)
 // created otherwise.
 func (r *InstallationTokenReconciler) finishCreate(ctx context.Context, s *tokenScope) error {
 	marker := s.fit.Status.PendingCreate.Marker
-	ids, err := s.api.QueryAllTokenIDs(ctx, markerFilter(marker), "created_timestamp.asc")
+	marked, err := s.api.FindTokensByMarker(ctx, marker)
 	if err != nil {
 		return err
 	}
 	var found []falcon.Token
-	if len(ids) > 0 {
-		tokens, err := s.api.GetTokens(ctx, ids)
-		if err != nil && !falcon.IsNotFound(err) {
-			return err
-		}
-		for _, t := range tokens {
-			if carriesMarker(t.Label, marker) && t.Status == falconv1alpha1.TokenStatusValid {
-				found = append(found, t)
-			}
+	for _, t := range marked {
+		if t.Status == falconv1alpha1.TokenStatusValid {
+			found = append(found, t)
 		}
 	}
 	if len(found) == 0 {

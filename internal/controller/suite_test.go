@@ -108,7 +108,7 @@ func startManager() *runningManager {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": simServer.URL})
+	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": simServer.URL}, true)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controller.SetupWithManager(mgr, controller.Options{
 		SyncPeriod:              syncPeriod,

@@ -37,8 +37,8 @@ type settingsAPI interface {
 	Identity() (clientID, memberCID string)
 	CCID(ctx context.Context) (string, error)
 	GetCustomerSettings(ctx context.Context) (falcon.CustomerSettings, error)
-	UpdateCustomerSettings(ctx context.Context, u falcon.CustomerSettingsUpdate) (falcon.CustomerSettings, error)
-	QueryTokens(ctx context.Context, q falcon.TokenQuery) ([]string, int, error)
+	UpdateCustomerSettings(ctx context.Context, s falcon.CustomerSettings) (falcon.CustomerSettings, error)
+	CountValidTokens(ctx context.Context) (int, error)
 }
 
 // settingsScope is what one reconcile read and decided.
@@ -91,7 +91,7 @@ func (r *TokenSettingsReconciler) syncSettings(ctx context.Context, s *settingsS
 	if err != nil {
 		return err
 	}
-	_, active, err := s.api.QueryTokens(ctx, falcon.TokenQuery{Filter: "status:" + falcon.QuoteFQL(falconv1alpha1.TokenStatusValid), Limit: 1})
+	active, err := s.api.CountValidTokens(ctx)
 	if err != nil {
 		return err
 	}
@@ -108,8 +108,13 @@ func (r *TokenSettingsReconciler) syncSettings(ctx context.Context, s *settingsS
 			return err
 		}
 	}
-	st.TokensRequired = ptrTo(observed.TokensRequired)
-	st.MaxActiveTokens = ptrTo(int32(observed.MaxActiveTokens))
+	st.TokensRequired, st.MaxActiveTokens = nil, nil
+	if observed.TokensRequired != nil {
+		st.TokensRequired = ptrTo(*observed.TokensRequired)
+	}
+	if observed.MaxActiveTokens != nil {
+		st.MaxActiveTokens = ptrTo(int32(*observed.MaxActiveTokens))
+	}
 	st.LastSyncTime = &metav1.Time{Time: r.Clock.Now()}
 	r.recordReadiness(s, diffs)
 	return nil
@@ -159,7 +164,7 @@ func (r *TokenSettingsReconciler) recordOriginals(ctx context.Context, s *settin
 }
 
 // applySettings reports drift and, under Enforce, writes the fields that differ.
-func (r *TokenSettingsReconciler) applySettings(ctx context.Context, s *settingsScope, observed falcon.CustomerSettings, update falcon.CustomerSettingsUpdate, diffs []string) (falcon.CustomerSettings, error) {
+func (r *TokenSettingsReconciler) applySettings(ctx context.Context, s *settingsScope, observed, update falcon.CustomerSettings, diffs []string) (falcon.CustomerSettings, error) {
 	st := &s.fts.Status
 	drifted := st.ObservedGeneration == s.fts.Generation && st.LastSyncTime != nil
 	summary := strings.Join(diffs, "; ")
@@ -239,14 +244,13 @@ func (r *TokenSettingsReconciler) restoreOriginals(ctx context.Context, s *setti
 	if err != nil {
 		return err
 	}
-	update := restoreUpdate(s.fts.Status.OriginalSettings, observed)
-	if settingsUpdateEmpty(update) {
+	update, diffs := restoreUpdate(s.fts.Status.OriginalSettings, observed)
+	if len(diffs) == 0 {
 		return nil
 	}
 	if _, err := api.UpdateCustomerSettings(ctx, update); err != nil {
 		return err
 	}
-	_, diffs := settingsChanges(*s.fts.Status.OriginalSettings, observed)
 	r.event(s.fts, corev1.EventTypeNormal, falconv1alpha1.EventSettingsRestored, "Restore", "Put back the settings observed before the first write: %s", strings.Join(diffs, "; "))
 	return nil
 }

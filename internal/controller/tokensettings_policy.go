@@ -19,20 +19,27 @@ func fallbackAccountID(clientID, memberCID string) string {
 	return "client-" + hex.EncodeToString(sum[:8])
 }
 
-// settingsChanges is the update that brings the observed settings to the managed fields of want,
-// and a description of each difference; an update with no fields set means none is needed.
-func settingsChanges(want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettingsUpdate, []string) {
-	var u falcon.CustomerSettingsUpdate
+// settingsChanges is the settings to write (the observed ones with the managed fields of want
+// overwritten) and a description of each difference; no difference means no write is needed.
+func settingsChanges(want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettings, []string) {
+	next := observed
 	var diffs []string
-	if want.TokensRequired != nil && *want.TokensRequired != observed.TokensRequired {
-		u.TokensRequired = ptrTo(*want.TokensRequired)
-		diffs = append(diffs, fmt.Sprintf("tokensRequired is %t, the spec says %t", observed.TokensRequired, *want.TokensRequired))
+	if want.TokensRequired != nil && (observed.TokensRequired == nil || *want.TokensRequired != *observed.TokensRequired) {
+		next.TokensRequired = ptrTo(*want.TokensRequired)
+		diffs = append(diffs, fmt.Sprintf("tokensRequired is %s, the spec says %t", shownOrUnset(observed.TokensRequired), *want.TokensRequired))
 	}
-	if want.MaxActiveTokens != nil && int(*want.MaxActiveTokens) != observed.MaxActiveTokens {
-		u.MaxActiveTokens = ptrTo(int(*want.MaxActiveTokens))
-		diffs = append(diffs, fmt.Sprintf("maxActiveTokens is %d, the spec says %d", observed.MaxActiveTokens, *want.MaxActiveTokens))
+	if want.MaxActiveTokens != nil && (observed.MaxActiveTokens == nil || int(*want.MaxActiveTokens) != *observed.MaxActiveTokens) {
+		next.MaxActiveTokens = ptrTo(int(*want.MaxActiveTokens))
+		diffs = append(diffs, fmt.Sprintf("maxActiveTokens is %s, the spec says %d", shownOrUnset(observed.MaxActiveTokens), *want.MaxActiveTokens))
 	}
-	return u, diffs
+	return next, diffs
+}
+
+func shownOrUnset[T any](v *T) string {
+	if v == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*v)
 }
 
 // withOriginals records, for each field want manages that has no original yet, the value
@@ -44,11 +51,11 @@ func withOriginals(originals *falconv1alpha1.TokenSettingsValues, want falconv1a
 		next = originals.DeepCopy()
 	}
 	changed := false
-	if want.TokensRequired != nil && next.TokensRequired == nil {
-		next.TokensRequired, changed = ptrTo(observed.TokensRequired), true
+	if want.TokensRequired != nil && next.TokensRequired == nil && observed.TokensRequired != nil {
+		next.TokensRequired, changed = ptrTo(*observed.TokensRequired), true
 	}
-	if want.MaxActiveTokens != nil && next.MaxActiveTokens == nil {
-		next.MaxActiveTokens, changed = ptrTo(int32(observed.MaxActiveTokens)), true
+	if want.MaxActiveTokens != nil && next.MaxActiveTokens == nil && observed.MaxActiveTokens != nil {
+		next.MaxActiveTokens, changed = ptrTo(int32(*observed.MaxActiveTokens)), true
 	}
 	if !changed {
 		return originals, false
@@ -56,19 +63,13 @@ func withOriginals(originals *falconv1alpha1.TokenSettingsValues, want falconv1a
 	return next, true
 }
 
-// restoreUpdate is the update that puts back the recorded original values that differ from
-// the observed ones.
-func restoreUpdate(originals *falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) falcon.CustomerSettingsUpdate {
+// restoreUpdate is the settings that put back the recorded original values, and a description
+// of each that differs from the observed one.
+func restoreUpdate(originals *falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (falcon.CustomerSettings, []string) {
 	if originals == nil {
-		return falcon.CustomerSettingsUpdate{}
+		return observed, nil
 	}
-	u, _ := settingsChanges(*originals, observed)
-	return u
-}
-
-// settingsUpdateEmpty reports whether u writes nothing.
-func settingsUpdateEmpty(u falcon.CustomerSettingsUpdate) bool {
-	return u.TokensRequired == nil && u.MaxActiveTokens == nil
+	return settingsChanges(*originals, observed)
 }
 
 // settingsOwner returns the FalconTokenSettings that manages accountID among all: the oldest

@@ -13,48 +13,49 @@ import (
 )
 
 func TestSettingsChangesWritesOnlyManagedFieldsThatDiffer(t *testing.T) {
+	settings := func(tokensRequired *bool, maxActive *int) falcon.CustomerSettings {
+		return falcon.CustomerSettings{TokensRequired: tokensRequired, MaxActiveTokens: maxActive}
+	}
+	observed := settings(ptrTo(true), ptrTo(7))
 	for _, tc := range []struct {
 		name      string
 		want      falconv1alpha1.TokenSettingsValues
 		observed  falcon.CustomerSettings
-		update    falcon.CustomerSettingsUpdate
+		write     falcon.CustomerSettings
 		diffCount int
 	}{
-		{"nothing managed", falconv1alpha1.TokenSettingsValues{}, falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7},
-			falcon.CustomerSettingsUpdate{}, 0},
-		{"in sync", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(7))},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{}, 0},
-		{"false is a value", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(false)}, 1},
-		{"only the cap", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptrTo(int32(3))},
-			falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{MaxActiveTokens: ptrTo(3)}, 1},
+		{"nothing managed", falconv1alpha1.TokenSettingsValues{}, observed, observed, 0},
+		{"in sync", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(7))}, observed, observed, 0},
+		{"false is a value", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)}, observed, settings(ptrTo(false), ptrTo(7)), 1},
+		{"only the cap", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptrTo(int32(3))}, observed, settings(ptrTo(true), ptrTo(3)), 1},
 		{"both", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(int32(3))},
-			falcon.CustomerSettings{MaxActiveTokens: 7}, falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(3)}, 2},
+			settings(ptrTo(false), ptrTo(7)), settings(ptrTo(true), ptrTo(3)), 2},
+		{"an unknown cap is not 0", falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptrTo(int32(3))},
+			settings(ptrTo(true), nil), settings(ptrTo(true), ptrTo(3)), 1},
+		{"an unknown cap stays unknown", falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)},
+			settings(ptrTo(true), nil), settings(ptrTo(false), nil), 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			update, diffs := settingsChanges(tc.want, tc.observed)
-			if !reflect.DeepEqual(update, tc.update) {
-				t.Errorf("update = %+v, want %+v", update, tc.update)
+			write, diffs := settingsChanges(tc.want, tc.observed)
+			if !reflect.DeepEqual(write, tc.write) {
+				t.Errorf("write = %+v, want %+v", write, tc.write)
 			}
 			if len(diffs) != tc.diffCount {
 				t.Errorf("diffs = %q, want %d of them", diffs, tc.diffCount)
-			}
-			if settingsUpdateEmpty(update) != (tc.diffCount == 0) {
-				t.Errorf("settingsUpdateEmpty disagrees with the diffs")
 			}
 		})
 	}
 }
 
 func TestWithOriginalsKeepsTheFirstObservedValueOfEachManagedField(t *testing.T) {
-	observed := falcon.CustomerSettings{TokensRequired: false, MaxActiveTokens: 20}
+	observed := falcon.CustomerSettings{TokensRequired: ptrTo(false), MaxActiveTokens: ptrTo(20)}
 
 	first, changed := withOriginals(nil, falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true)}, observed)
 	if !changed || first == nil || first.TokensRequired == nil || *first.TokensRequired || first.MaxActiveTokens != nil {
 		t.Fatalf("first look at tokensRequired: originals = %+v, changed %v", first, changed)
 	}
 
-	later := falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 5}
+	later := falcon.CustomerSettings{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(5)}
 	again, changed := withOriginals(first, falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(true)}, later)
 	if changed || again != first {
 		t.Fatal("a field already recorded must keep its first original value")
@@ -71,11 +72,11 @@ func TestWithOriginalsKeepsTheFirstObservedValueOfEachManagedField(t *testing.T)
 
 func TestRestoreUpdatePutsBackOnlyRecordedFieldsThatDiffer(t *testing.T) {
 	originals := &falconv1alpha1.TokenSettingsValues{TokensRequired: ptrTo(false)}
-	got := restoreUpdate(originals, falcon.CustomerSettings{TokensRequired: true, MaxActiveTokens: 3})
-	if want := (falcon.CustomerSettingsUpdate{TokensRequired: ptrTo(false)}); !reflect.DeepEqual(got, want) {
-		t.Errorf("restore = %+v, want %+v", got, want)
+	got, diffs := restoreUpdate(originals, falcon.CustomerSettings{TokensRequired: ptrTo(true), MaxActiveTokens: ptrTo(3)})
+	if want := (falcon.CustomerSettings{TokensRequired: ptrTo(false), MaxActiveTokens: ptrTo(3)}); !reflect.DeepEqual(got, want) || len(diffs) != 1 {
+		t.Errorf("restore = %+v (%q), want %+v", got, diffs, want)
 	}
-	if !settingsUpdateEmpty(restoreUpdate(nil, falcon.CustomerSettings{})) {
+	if _, diffs := restoreUpdate(nil, falcon.CustomerSettings{}); len(diffs) != 0 {
 		t.Error("nothing recorded, nothing restored")
 	}
 }

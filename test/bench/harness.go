@@ -392,7 +392,7 @@ func (b *bench) startManager(ctx context.Context, syncPeriod time.Duration) (sto
 	if err != nil {
 		return nil, err
 	}
-	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": b.server.URL})
+	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": b.server.URL}, true)
 	if err != nil {
 		return nil, err
 	}
