@@ -30,7 +30,7 @@ func main() {
 	var (
 		metricsAddr, probeAddr, leaderElectionNamespace, watchNamespaces, clusterName string
 		clusterResourceNamespace                                                      string
-		secureMetrics, enableLeaderElection, enableHTTP2                              bool
+		secureMetrics, enableLeaderElection, enableHTTP2, allowInsecureEndpoints      bool
 		syncPeriod, leaseDuration, renewDeadline, retryPeriod                         time.Duration
 		maxConcurrentReconciles                                                       int
 		cloudEndpoints                                                                = cloudEndpointFlag{}
@@ -51,6 +51,7 @@ func main() {
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "How often tokens and settings are compared with Falcon to find changes made in the console.")
 	flag.Var(cloudEndpoints, "cloud-endpoint", "NAME=URL: a Falcon API endpoint that resources may name in spec.falconAPI.cloud (a proxy, a private endpoint). Repeatable.")
 	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace the cluster-scoped kinds (ClusterFalconInstallationToken, FalconTokenSettings) read their credentials Secret from; defaults to the operator's own namespace ($POD_NAMESPACE, or the service account's).")
+	flag.BoolVar(&allowInsecureEndpoints, "allow-insecure-endpoints", false, "Accept http:// URLs in --cloud-endpoint, which send the API credentials unencrypted: for the Falcon simulator and local proxies only.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Prefix of default token labels, <cluster>/<namespace>/<name>, for many clusters sharing one CID.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 5, "Reconciles that run at once per kind.")
 	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 20, "Requests per second the manager sends to the Kubernetes API server at most (client-side rate limit); raise it with many resources.")
@@ -73,7 +74,7 @@ func main() {
 		metricsAddr: metricsAddr, probeAddr: probeAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
 		leaderElect: enableLeaderElection, leaderElectionNamespace: leaderElectionNamespace,
 		leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod,
-		namespaces: splitList(watchNamespaces), endpoints: cloudEndpoints,
+		namespaces: splitList(watchNamespaces), endpoints: cloudEndpoints, allowInsecureEndpoints: allowInsecureEndpoints,
 		kubeAPIQPS: float32(kubeAPIQPS), kubeAPIBurst: kubeAPIBurst,
 		options: controller.Options{
 			SyncPeriod:               syncPeriod,
@@ -91,6 +92,7 @@ func main() {
 type runConfig struct {
 	metricsAddr, probeAddr, leaderElectionNamespace string
 	secureMetrics, enableHTTP2, leaderElect         bool
+	allowInsecureEndpoints                          bool
 	leaseDuration, renewDeadline, retryPeriod       time.Duration
 	namespaces                                      []string
 	endpoints                                       cloudEndpointFlag
@@ -104,7 +106,7 @@ func run(cfg runConfig) error {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(falconv1alpha1.AddToScheme(scheme))
 
-	endpoints, err := falcon.NewEndpoints(cfg.endpoints)
+	endpoints, err := falcon.NewEndpoints(cfg.endpoints, cfg.allowInsecureEndpoints)
 	if err != nil {
 		return fmt.Errorf("--cloud-endpoint: %w", err)
 	}

@@ -29,13 +29,6 @@ const (
 	TokenDeletionOrphan TokenDeletionPolicy = "Orphan"
 )
 
-// Token statuses as the Falcon API reports them.
-const (
-	TokenStatusValid   = "valid"
-	TokenStatusRevoked = "revoked"
-	TokenStatusExpired = "expired"
-)
-
 // Default Secret keys: the falcon-sensor Helm chart's falconSecret reads exactly these.
 const (
 	DefaultTokenKey = "FALCONCTL_OPT_PROVISIONING_TOKEN"

@@ -31,7 +31,7 @@ func startManager(ctx context.Context, binary, kubeconfig, tmp string, t target,
 		"--zap-encoder=console",
 	}
 	if t.cloudEndpoint != "" {
-		args = append(args, "--cloud-endpoint="+t.cloudEndpoint)
+		args = append(args, "--cloud-endpoint="+t.cloudEndpoint, "--allow-insecure-endpoints") // the simulator serves http
 	}
 	logPath := filepath.Join(tmp, "manager.log")
 	manager, err := startChild("manager", logPath, childEnv("KUBECONFIG="+kubeconfig), cleanup, binary, args...)

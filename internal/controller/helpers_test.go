@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
@@ -102,7 +103,7 @@ func waitReady[T client.Object](ctx context.Context, obj T) T {
 func liveTokens(cid string) []falcontest.Token {
 	var live []falcontest.Token
 	for _, t := range sim.Tokens(cid) {
-		if t.Status == falconv1alpha1.TokenStatusValid {
+		if t.Status == falcon.TokenStatusValid {
 			live = append(live, t)
 		}
 	}

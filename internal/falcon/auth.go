@@ -53,7 +53,7 @@ func (c *Client) dropToken(token string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.accessToken == token {
-		c.accessToken = ""
+		c.accessToken, c.retiredAccessToken = "", token
 	}
 }
 
@@ -83,11 +83,14 @@ func (c *Client) fetchToken(ctx context.Context) (string, error) {
 		return "", c.tokenFailure(err)
 	}
 	if err := c.settleCloud(found); err != nil {
-		return "", err
+		return "", c.scrub(err, issued.AccessToken)
 	}
 	lifetime := tokenLifetime(issued)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.accessToken != "" {
+		c.retiredAccessToken = c.accessToken
+	}
 	c.accessToken = issued.AccessToken
 	c.refreshAt = c.now().Add(lifetime - min(maxRefreshMargin, lifetime/10))
 	return c.accessToken, nil
@@ -131,6 +134,9 @@ func (c *Client) Close() {
 	c.mu.Lock()
 	token, baseURL := c.accessToken, c.baseURL
 	c.accessToken = ""
+	if token != "" {
+		c.retiredAccessToken = token
+	}
 	c.mu.Unlock()
 	if token == "" {
 		return

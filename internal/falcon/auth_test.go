@@ -21,7 +21,7 @@ func TestOneAccessTokenServesManyGoroutines(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			for range 5 {
-				if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+				if _, err := c.CountValidTokens(ctx); err != nil {
 					errs <- err
 				}
 			}
@@ -50,7 +50,7 @@ func TestAccessTokenIsRenewedBeforeItExpires(t *testing.T) {
 	ctx := ctxFor(t)
 	call := func() {
 		t.Helper()
-		if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+		if _, err := c.CountValidTokens(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,13 +78,13 @@ func TestUnauthorizedRefreshesTheTokenOnce(t *testing.T) {
 	// The client keeps real time, so it cannot know the simulator let its token lapse.
 	c, api := h.client(falcontest.APIClient{})
 	ctx := ctxFor(t)
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	simClock.Advance(2 * time.Hour)
 	h.sim.ResetCalls()
 
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatalf("after the token lapsed: %v", err)
 	}
 	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Token); got != 1 {
@@ -105,7 +105,7 @@ func TestUnauthorizedTwiceIsReported(t *testing.T) {
 		}
 		return false
 	})
-	_, _, err := c.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err := c.CountValidTokens(ctxFor(t))
 	if !IsUnauthorized(err) || IsInvalidCredentials(err) {
 		t.Fatalf("got %v, want IsUnauthorized", err)
 	}
@@ -121,12 +121,12 @@ func TestRotatedSecretIsInvalidCredentials(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{})
 	ctx := ctxFor(t)
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	h.sim.RotateSecret(api.ClientID)
 
-	_, _, err := c.QueryTokens(ctx, TokenQuery{})
+	_, err := c.CountValidTokens(ctx)
 	if !IsInvalidCredentials(err) {
 		t.Fatalf("got %v, want IsInvalidCredentials", err)
 	}
@@ -155,14 +155,14 @@ func TestCloseRevokesTheAccessToken(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{})
 	ctx := ctxFor(t)
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
 	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Revoke); got != 1 {
 		t.Fatalf("%d revoke calls, want 1", got)
 	}
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatalf("a closed client's next call: %v", err)
 	}
 	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Token); got != 2 {

@@ -28,7 +28,7 @@ func TestAutodiscoveryFollowsTheRegion(t *testing.T) {
 		t.Fatal("the token is not in the client's CID")
 	}
 	c.Close() // the next call needs a new access token
-	if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -52,7 +52,7 @@ func TestAutodiscoveryFollowsTheRegion(t *testing.T) {
 func TestNamedCloudRefusesTheRedirect(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, _ := h.client(falcontest.APIClient{Cloud: "eu-1"}, func(cfg *Config) { cfg.Cloud = "us-1" })
-	_, _, err := c.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err := c.CountValidTokens(ctxFor(t))
 	e := mustAPIError(t, err)
 	if e.Operation != opOAuth2Token || !strings.Contains(err.Error(), `cloud "eu-1"`) || !strings.Contains(e.Hint, CloudAutodiscover) {
 		t.Fatalf("got %v", err)
@@ -83,7 +83,7 @@ func TestRedirectToAForeignHostIsRefused(t *testing.T) {
 		return true
 	})
 	c, api := h.client(falcontest.APIClient{}, func(cfg *Config) { cfg.Cloud = CloudAutodiscover })
-	_, _, err := c.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err := c.CountValidTokens(ctxFor(t))
 	e := mustAPIError(t, err)
 	if e.Operation != opOAuth2Token || !strings.Contains(err.Error(), "not a configured Falcon cloud endpoint") || strings.Contains(err.Error(), api.ClientSecret) {
 		t.Fatalf("got %v", err)
@@ -102,7 +102,7 @@ func TestRedirectToAForeignHostIsRefused(t *testing.T) {
 		return true
 	})
 	named, _ := h.client(falcontest.APIClient{})
-	_, _, err = named.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err = named.CountValidTokens(ctxFor(t))
 	if e := mustAPIError(t, err); e.StatusCode != http.StatusPermanentRedirect || e.Operation != opTokensQuery {
 		t.Fatalf("redirected API call: %v", err)
 	}
@@ -116,7 +116,7 @@ func TestRedirectToAForeignHostIsRefused(t *testing.T) {
 func TestGovCloudMustBeNamed(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{Cloud: "us-gov-1"}, func(cfg *Config) { cfg.Cloud = CloudAutodiscover })
-	_, _, err := c.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err := c.CountValidTokens(ctxFor(t))
 	if !IsInvalidCredentials(err) || !strings.Contains(err.Error(), "GovCloud clients must name their cloud (us-gov-1 or us-gov-2)") {
 		t.Fatalf("got %v, want refused credentials with the GovCloud hint", err)
 	}
@@ -128,7 +128,7 @@ func TestGovCloudMustBeNamed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := named.QueryTokens(ctxFor(t), TokenQuery{}); err != nil {
+	if _, err := named.CountValidTokens(ctxFor(t)); err != nil {
 		t.Fatalf("named GovCloud: %v", err)
 	}
 	if named.Cloud() != "us-gov-1" {
@@ -147,7 +147,7 @@ func TestRedirectToGovCloudIsRefused(t *testing.T) {
 		return true
 	})
 	c, _ := h.client(falcontest.APIClient{Cloud: "us-gov-1"}, func(cfg *Config) { cfg.Cloud = CloudAutodiscover })
-	_, _, err := c.QueryTokens(ctxFor(t), TokenQuery{})
+	_, err := c.CountValidTokens(ctxFor(t))
 	if !strings.Contains(err.Error(), govCloudHint) {
 		t.Fatalf("got %v", err)
 	}

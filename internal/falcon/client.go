@@ -17,6 +17,8 @@ const (
 	defaultUserAgent = "falcon-token-operator"
 	// maxReplyBytes bounds what is read of a reply; the largest (1000 query IDs) is ~40 KB.
 	maxReplyBytes = 8 << 20
+	// defaultRequestTimeout bounds one HTTP exchange, so a hung reply never holds a caller for long.
+	defaultRequestTimeout = 30 * time.Second
 )
 
 // Config configures a Client.
@@ -26,9 +28,11 @@ type Config struct {
 	Cloud string
 	// Endpoints defaults to PublicClouds.
 	Endpoints Endpoints
-	// HTTPClient optionally supplies the transport and timeout; the Client keeps its own
-	// redirect policy.
-	HTTPClient *http.Client
+	// Transport sends the requests; nil is a shared transport that honours the proxy
+	// environment variables. The Client keeps its own redirect policy.
+	Transport http.RoundTripper
+	// RequestTimeout bounds one HTTP exchange, redirects included; 0 means 30s.
+	RequestTimeout time.Duration
 	// MetricsLabel identifies the credential in metrics: the Secret's namespace/name, never the
 	// client ID.
 	MetricsLabel string
@@ -64,8 +68,11 @@ type Client struct {
 	cloud       string // "" until an autodiscovering client has its first token
 	baseURL     string
 	accessToken string
-	refreshAt   time.Time
-	ccid        string
+	// retiredAccessToken is the one before accessToken: a reply to a request sent with it may
+	// still arrive, and must not quote it in an error either.
+	retiredAccessToken string
+	refreshAt          time.Time
+	ccid               string
 }
 
 // New returns a Client. It sends nothing until the first call.
@@ -93,13 +100,13 @@ func New(cfg Config) (*Client, error) {
 	if userAgent == "" {
 		userAgent = defaultUserAgent
 	}
-	base := sharedTransport
-	var timeout time.Duration
-	if cfg.HTTPClient != nil {
-		timeout = cfg.HTTPClient.Timeout
-		if cfg.HTTPClient.Transport != nil {
-			base = cfg.HTTPClient.Transport
-		}
+	base := cfg.Transport
+	if base == nil {
+		base = sharedTransport
+	}
+	timeout := cfg.RequestTimeout
+	if timeout == 0 {
+		timeout = defaultRequestTimeout
 	}
 	c := &Client{
 		credentials:  cfg.Credentials,
@@ -158,11 +165,13 @@ type request struct {
 }
 
 // do sends rq with the current access token and decodes the resources into out. A 401 drops
-// the token and the call is tried once more with a fresh one.
-func (c *Client) do(ctx context.Context, rq request, out any) (replyMeta, error) {
+// the token and the call is tried once more with a fresh one. Every error it returns is
+// scrubbed of the secrets the Client knows.
+func (c *Client) do(ctx context.Context, rq request, out any) (meta replyMeta, err error) {
+	var token string
+	defer func() { err = c.scrub(err, token) }()
 	for attempt := 1; ; attempt++ {
-		token, err := c.token(ctx)
-		if err != nil {
+		if token, err = c.token(ctx); err != nil {
 			return replyMeta{}, err
 		}
 		resp, body, err := c.send(ctx, rq, token)
@@ -226,8 +235,8 @@ func (c *Client) send(ctx context.Context, rq request, token string) (*http.Resp
 	return resp, data, nil
 }
 
-// requestFailure classifies an error that left no usable reply. Request URLs never hold a
-// secret (the secret travels in the token request's body), so url.Error text may be shown.
+// requestFailure classifies an error that left no usable reply. Its text may quote what a
+// proxy echoed (a secret among it): callers scrub it.
 func requestFailure(op string, err error) error {
 	var rl *RateLimitError
 	if errors.As(err, &rl) {

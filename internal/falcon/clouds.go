@@ -42,11 +42,13 @@ var cloudNamePattern = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`
 
 // NewEndpoints returns the public clouds plus extra (name -> base URL). An extra may reuse a
 // public cloud's name to reach that cloud through a proxy. Names must be lower-case DNS labels;
-// URLs must be http(s) without credentials, query or fragment. A base URL may carry a path.
-func NewEndpoints(extra map[string]string) (Endpoints, error) {
+// URLs must be https without credentials, query or fragment, and may carry a path. http URLs,
+// which would send the client secret in clear text, are accepted only with allowInsecure (for
+// the simulator and local proxies).
+func NewEndpoints(extra map[string]string, allowInsecure bool) (Endpoints, error) {
 	endpoints := Endpoints(PublicClouds())
 	for _, name := range slices.Sorted(maps.Keys(extra)) {
-		base, err := validateEndpoint(name, extra[name])
+		base, err := validateEndpoint(name, extra[name], allowInsecure)
 		if err != nil {
 			return nil, err
 		}
@@ -55,7 +57,7 @@ func NewEndpoints(extra map[string]string) (Endpoints, error) {
 	return endpoints, nil
 }
 
-func validateEndpoint(name, raw string) (string, error) {
+func validateEndpoint(name, raw string, allowInsecure bool) (string, error) {
 	if !cloudNamePattern.MatchString(name) || name == CloudAutodiscover {
 		return "", fmt.Errorf("falcon: cloud endpoint name %q must be a lower-case DNS label other than %q", name, CloudAutodiscover)
 	}
@@ -65,7 +67,10 @@ func validateEndpoint(name, raw string) (string, error) {
 	case err != nil:
 		return "", fmt.Errorf("falcon: cloud endpoint %s: the URL does not parse", name)
 	case u.Scheme != "https" && u.Scheme != "http":
-		return "", fmt.Errorf("falcon: cloud endpoint %s: the URL must start with https:// or http://", name)
+		return "", fmt.Errorf("falcon: cloud endpoint %s: the URL must start with https://", name)
+	case u.Scheme == "http" && !allowInsecure:
+		return "", fmt.Errorf("falcon: cloud endpoint %s: an http:// URL sends the credentials unencrypted; use https://, "+
+			"or --allow-insecure-endpoints for the simulator or a local proxy", name)
 	case u.Host == "":
 		return "", fmt.Errorf("falcon: cloud endpoint %s: the URL has no host", name)
 	case u.User != nil:

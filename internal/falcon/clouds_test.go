@@ -6,7 +6,7 @@ import (
 )
 
 func TestEndpointsValidateExtras(t *testing.T) {
-	e, err := NewEndpoints(map[string]string{"proxy": "https://falcon-proxy.internal:8443/api/", "us-1": "http://127.0.0.1:9/us-1"})
+	e, err := NewEndpoints(map[string]string{"proxy": "https://falcon-proxy.internal:8443/api/", "us-1": "http://127.0.0.1:9/us-1"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestEndpointsValidateExtras(t *testing.T) {
 		"garbage":      "https://hunter2pass:%zz@x",
 	}
 	for name, raw := range bad {
-		_, err := NewEndpoints(map[string]string{name: raw})
+		_, err := NewEndpoints(map[string]string{name: raw}, true)
 		if err == nil {
 			t.Errorf("%s=%s was accepted", name, raw)
 			continue
@@ -39,8 +39,32 @@ func TestEndpointsValidateExtras(t *testing.T) {
 	}
 }
 
+func TestHTTPEndpointsNeedAnExplicitOptIn(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		url           string
+		allowInsecure bool
+		accepted      bool
+	}{
+		{"https", "https://falcon-proxy.internal:8443", false, true},
+		{"http", "http://127.0.0.1:9", false, false},
+		{"http, upper-case scheme", "HTTP://127.0.0.1:9", false, false},
+		{"http allowed", "http://127.0.0.1:9", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewEndpoints(map[string]string{"proxy": tc.url}, tc.allowInsecure)
+			if accepted := err == nil; accepted != tc.accepted {
+				t.Fatalf("accepted = %t (%v), want %t", accepted, err, tc.accepted)
+			}
+			if err != nil && !strings.Contains(err.Error(), "--allow-insecure-endpoints") {
+				t.Fatalf("error %q does not say how to allow it", err)
+			}
+		})
+	}
+}
+
 func TestResolve(t *testing.T) {
-	e, _ := NewEndpoints(nil)
+	e, _ := NewEndpoints(nil, false)
 	for cloud, want := range map[string]string{CloudAutodiscover: PublicClouds()["us-1"], "": PublicClouds()["us-1"], "us-gov-2": PublicClouds()["us-gov-2"]} {
 		if got, err := e.Resolve(cloud); err != nil || got != want {
 			t.Errorf("Resolve(%q) = %q, %v; want %q", cloud, got, err, want)

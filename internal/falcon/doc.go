@@ -14,7 +14,12 @@
 // Every failed call returns an [*APIError], a [*RateLimitError] or a transport error naming the
 // operation; classify them with [IsNotFound], [IsConflict], [IsUnauthorized], [IsForbidden],
 // [IsInvalidCredentials], [MissingScope], [IsServerError] and [RetryAt]. No error, String
-// method or metric label carries the client secret, an access token or a token value.
+// method or metric label carries the client secret, an access token or a token value: the
+// Client scrubs the secrets it knows from every error, even where a proxy echoed them, and
+// [Redact] scrubs those the caller knows.
+//
+// A token is tied to its owner by a marker at the end of its label ([MarkLabel], [HasMarker]),
+// which [Client.FindTokensByMarker] and [Client.FindValidMarkedTokenIDs] look up.
 //
 // Put user input into FQL filters only through [QuoteFQL].
 package falcon

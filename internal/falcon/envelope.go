@@ -79,6 +79,8 @@ func malformed(op string, status int, err error) error {
 	switch {
 	case errors.As(err, &syntaxErr):
 		detail = fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
+	case errors.As(err, &typeErr) && typeErr.Field != "" && typeErr.Type == apiTimeType && typeErr.Value == "string":
+		detail = fmt.Sprintf("field %q is not an RFC 3339 time", typeErr.Field)
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		detail = fmt.Sprintf("field %q has an unexpected type", typeErr.Field)
 	case errors.As(err, &typeErr):

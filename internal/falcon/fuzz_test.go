@@ -118,7 +118,7 @@ func FuzzTokenReply(f *testing.F) {
 		c, err := New(Config{
 			Credentials: Credentials{ClientID: "fuzz", ClientSecret: clientSecret},
 			Cloud:       "us-1",
-			HTTPClient:  &http.Client{Transport: fuzzTransport{status: status, body: body}},
+			Transport:   fuzzTransport{status: status, body: body},
 		})
 		if err != nil {
 			t.Fatal(err)

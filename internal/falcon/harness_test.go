@@ -41,7 +41,7 @@ func newHarness(t *testing.T, opts falcontest.Options) *harness {
 	for name := range PublicClouds() {
 		extra[name] = h.srv.URL + "/" + name
 	}
-	endpoints, err := NewEndpoints(extra)
+	endpoints, err := NewEndpoints(extra, true)
 	if err != nil {
 		t.Fatal(err)
 	}

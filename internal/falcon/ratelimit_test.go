@@ -20,7 +20,7 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 	other, apiB := h.client(falcontest.APIClient{}, useClock)
 	ctx := ctxFor(t)
 	for _, c := range []*Client{limited, other} {
-		if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+		if _, err := c.CountValidTokens(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +36,7 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			for range 5 {
-				_, _, err := limited.QueryTokens(ctx, TokenQuery{})
+				_, err := limited.CountValidTokens(ctx)
 				errs <- err
 			}
 		})
@@ -67,7 +67,7 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 	}
 
 	// Another credential (another CID) is not held back.
-	if _, _, err := other.QueryTokens(ctx, TokenQuery{}); err != nil {
+	if _, err := other.CountValidTokens(ctx); err != nil {
 		t.Fatalf("second credential during the first's cooldown: %v", err)
 	}
 	if got := h.sim.ClientCalls(apiB.ClientID, opTokensQuery); got != 1 {
@@ -75,7 +75,7 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 	}
 
 	clock.Advance(29 * time.Second)
-	if _, _, err := limited.QueryTokens(ctx, TokenQuery{}); !errors.As(err, new(*RateLimitError)) {
+	if _, err := limited.CountValidTokens(ctx); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("a second before the end: %v", err)
 	}
 	clock.Advance(2 * time.Second)
@@ -106,14 +106,14 @@ func TestRetryAfterInMillisecondsAndMissing(t *testing.T) {
 
 	want := clock.Now().Add(1500 * time.Millisecond)
 	retryAfter = strconv.FormatInt(want.UnixMilli(), 10)
-	_, _, err := c.QueryTokens(ctx, TokenQuery{})
+	_, err := c.CountValidTokens(ctx)
 	if at, ok := RetryAt(err); !ok || !at.Equal(want) {
 		t.Fatalf("millisecond Retryafter: %v (retry at %v), want %v", err, at, want)
 	}
 
 	clock.Advance(2 * time.Second)
 	retryAfter = ""
-	_, _, err = c.QueryTokens(ctx, TokenQuery{})
+	_, err = c.CountValidTokens(ctx)
 	if at, ok := RetryAt(err); !ok || !at.Equal(clock.Now().Add(defaultRetryAfter)) {
 		t.Fatalf("missing Retryafter: %v, want a %v cooldown", err, defaultRetryAfter)
 	}
@@ -144,13 +144,13 @@ func TestLowRemainingSpacesRequestsOut(t *testing.T) {
 	ctx := ctxFor(t)
 	// Spend 95 of the 100 (96 if the token request counts), then four more go spaced out.
 	for range 95 {
-		if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+		if _, err := c.CountValidTokens(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
 	for range 4 {
-		if _, _, err := c.QueryTokens(ctx, TokenQuery{}); err != nil {
+		if _, err := c.CountValidTokens(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

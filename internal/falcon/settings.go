@@ -7,14 +7,9 @@ import (
 
 const customerSettingsPath = "/installation-tokens/entities/customer-settings/v1"
 
-// CustomerSettings are the CID's installation-token settings.
+// CustomerSettings are the CID's installation-token settings. A field the API left out is nil,
+// never false or 0: those are values.
 type CustomerSettings struct {
-	TokensRequired  bool `json:"tokens_required"`
-	MaxActiveTokens int  `json:"max_active_tokens"`
-}
-
-// CustomerSettingsUpdate changes the fields that are not nil; false and 0 are sent as values.
-type CustomerSettingsUpdate struct {
 	TokensRequired  *bool `json:"tokens_required,omitempty"`
 	MaxActiveTokens *int  `json:"max_active_tokens,omitempty"`
 }
@@ -29,9 +24,15 @@ func (c *Client) GetCustomerSettings(ctx context.Context) (CustomerSettings, err
 	return settings, err
 }
 
-// UpdateCustomerSettings writes the fields set in u and returns the settings as they now are.
-func (c *Client) UpdateCustomerSettings(ctx context.Context, u CustomerSettingsUpdate) (CustomerSettings, error) {
-	rq := request{op: opCustomerSettingsUpdate, method: http.MethodPatch, path: customerSettingsPath, body: u}
+// UpdateCustomerSettings writes every field of s that is not nil, and returns the settings as
+// they now are. Pass the full settings (those just read, with the fields to change
+// overwritten) so that both fields are sent whenever they are known. Settings with no field
+// set are refused without a request.
+func (c *Client) UpdateCustomerSettings(ctx context.Context, s CustomerSettings) (CustomerSettings, error) {
+	if s.TokensRequired == nil && s.MaxActiveTokens == nil {
+		return CustomerSettings{}, refusal(opCustomerSettingsUpdate, "no settings to write", "")
+	}
+	rq := request{op: opCustomerSettingsUpdate, method: http.MethodPatch, path: customerSettingsPath, body: s}
 	settings, found, err := first[CustomerSettings](ctx, c, rq)
 	if err != nil || found {
 		return settings, err

@@ -2,6 +2,7 @@ package falcon
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
@@ -11,40 +12,88 @@ func TestCustomerSettingsReadAndWrite(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{})
 	ctx := ctxFor(t)
+	h.sim.ConsoleSetSettings(api.CID, falcontest.Settings{TokensRequired: true, MaxActiveTokens: 20})
 
 	got, err := c.GetCustomerSettings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := h.sim.Settings(api.CID); got.TokensRequired != want.TokensRequired || got.MaxActiveTokens != want.MaxActiveTokens {
-		t.Fatalf("read %+v, simulator has %+v", got, want)
+	if want := (CustomerSettings{TokensRequired: ptr(true), MaxActiveTokens: ptr(20)}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("read %+v, want %+v", got, want)
 	}
 
-	updated, err := c.UpdateCustomerSettings(ctx, CustomerSettingsUpdate{TokensRequired: ptr(true), MaxActiveTokens: ptr(7)})
+	for _, tc := range []struct {
+		name     string
+		write    CustomerSettings
+		wantBody string
+		stored   falcontest.Settings
+	}{
+		{"both", CustomerSettings{TokensRequired: ptr(true), MaxActiveTokens: ptr(7)},
+			`{"tokens_required":true,"max_active_tokens":7}`, falcontest.Settings{TokensRequired: true, MaxActiveTokens: 7}},
+		{"false is a value", CustomerSettings{TokensRequired: ptr(false), MaxActiveTokens: ptr(7)},
+			`{"tokens_required":false,"max_active_tokens":7}`, falcontest.Settings{TokensRequired: false, MaxActiveTokens: 7}},
+		{"zero is a value", CustomerSettings{TokensRequired: ptr(false), MaxActiveTokens: ptr(0)},
+			`{"tokens_required":false,"max_active_tokens":0}`, falcontest.Settings{TokensRequired: false, MaxActiveTokens: 0}},
+		{"only what is known", CustomerSettings{TokensRequired: ptr(true)},
+			`{"tokens_required":true}`, falcontest.Settings{TokensRequired: true, MaxActiveTokens: 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			updated, err := c.UpdateCustomerSettings(ctx, tc.write)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if body := h.lastBody(http.MethodPatch, customerSettingsPath); body != tc.wantBody {
+				t.Fatalf("sent %s, want %s", body, tc.wantBody)
+			}
+			if stored := h.sim.Settings(api.CID); stored != tc.stored {
+				t.Fatalf("the simulator holds %+v, want %+v", stored, tc.stored)
+			}
+			want := CustomerSettings{TokensRequired: ptr(tc.stored.TokensRequired), MaxActiveTokens: ptr(tc.stored.MaxActiveTokens)}
+			if !reflect.DeepEqual(updated, want) {
+				t.Fatalf("returned %+v, want %+v", updated, want)
+			}
+		})
+	}
+}
+
+func TestCustomerSettingsMissingFieldIsNil(t *testing.T) {
+	h := newHarness(t, falcontest.Options{})
+	c, api := h.client(falcontest.APIClient{})
+	ctx := ctxFor(t)
+	h.sim.ConsoleSetSettings(api.CID, falcontest.Settings{TokensRequired: false, MaxActiveTokensUnset: true})
+
+	got, err := c.GetCustomerSettings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated != (CustomerSettings{TokensRequired: true, MaxActiveTokens: 7}) || h.sim.Settings(api.CID) != (falcontest.Settings{TokensRequired: true, MaxActiveTokens: 7}) {
-		t.Fatalf("after update: client %+v, simulator %+v", updated, h.sim.Settings(api.CID))
+	if got.MaxActiveTokens != nil || got.TokensRequired == nil || *got.TokensRequired {
+		t.Fatalf("read %+v, want tokens_required false and no max_active_tokens", got)
 	}
 
-	updated, err = c.UpdateCustomerSettings(ctx, CustomerSettingsUpdate{TokensRequired: ptr(false)})
-	if err != nil {
+	got.TokensRequired = ptr(true)
+	if _, err := c.UpdateCustomerSettings(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if body := h.lastBody(http.MethodPatch, customerSettingsPath); body != `{"tokens_required":false}` {
-		t.Fatalf("sent %s, want exactly {\"tokens_required\":false}", body)
+	if body := h.lastBody(http.MethodPatch, customerSettingsPath); body != `{"tokens_required":true}` {
+		t.Fatalf("sent %s: an unknown field must not be sent as 0", body)
 	}
-	if updated.TokensRequired || h.sim.Settings(api.CID).TokensRequired {
-		t.Fatalf("tokens_required:false was not applied: client %+v, simulator %+v", updated, h.sim.Settings(api.CID))
-	}
-	if h.sim.Settings(api.CID).MaxActiveTokens != 7 {
-		t.Fatalf("an unset field changed: %+v", h.sim.Settings(api.CID))
-	}
+}
 
-	// Zero is a value too: the client sends it and leaves judging it to the API.
-	_, _ = c.UpdateCustomerSettings(ctx, CustomerSettingsUpdate{TokensRequired: ptr(false), MaxActiveTokens: ptr(0)})
-	if body := h.lastBody(http.MethodPatch, customerSettingsPath); body != `{"tokens_required":false,"max_active_tokens":0}` {
-		t.Fatalf("sent %s, want both fields explicitly", body)
+func TestEmptyUpdatesAreRefusedWithoutARequest(t *testing.T) {
+	h := newHarness(t, falcontest.Options{})
+	c, api := h.client(falcontest.APIClient{})
+	ctx := ctxFor(t)
+	tok := h.sim.ConsoleCreateToken(api.CID, "x", nil)
+	h.sim.ResetCalls()
+
+	_, settingsErr := c.UpdateCustomerSettings(ctx, CustomerSettings{})
+	_, tokenErr := c.UpdateTokens(ctx, []string{tok.ID}, TokenUpdate{})
+	for _, err := range []error{settingsErr, tokenErr} {
+		if err == nil || IsServerError(err) {
+			t.Errorf("empty update: %v, want a refusal that is not retried", err)
+		}
+	}
+	if n := h.sim.TotalCalls(); n != 0 {
+		t.Fatalf("%d requests sent for empty updates", n)
 	}
 }

@@ -2,7 +2,7 @@ package falcon
 
 import (
 	"encoding/json"
-	"errors"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -13,7 +13,8 @@ type apiTime struct{ t *time.Time }
 
 var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"}
 
-var errTimestamp = errors.New("unreadable timestamp")
+// A decoding error of this type makes encoding/json name the field, which malformed reports.
+var apiTimeType = reflect.TypeFor[apiTime]()
 
 func (a *apiTime) UnmarshalJSON(data []byte) error {
 	a.t = nil
@@ -22,7 +23,7 @@ func (a *apiTime) UnmarshalJSON(data []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(data, &s); err != nil {
-		return errTimestamp
+		return &json.UnmarshalTypeError{Value: "non-string", Type: apiTimeType}
 	}
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -37,7 +38,7 @@ func (a *apiTime) UnmarshalJSON(data []byte) error {
 			return nil
 		}
 	}
-	return errTimestamp
+	return &json.UnmarshalTypeError{Value: "string", Type: apiTimeType}
 }
 
 // value is the time, or the zero time when there is none.

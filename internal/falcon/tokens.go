@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -18,10 +17,6 @@ const (
 	tokensEntityPath = "/installation-tokens/entities/tokens/v1"
 	// maxIDsPerRequest keeps entity requests' URLs short.
 	maxIDsPerRequest = 100
-	// maxQueryLimit is the API's largest page.
-	maxQueryLimit = 1000
-	// tokenTypeCustomerManaged is the only token type the API creates.
-	tokenTypeCustomerManaged = "customer_managed"
 )
 
 // Token statuses. The API documents valid and revoked; expired is accepted as well.
@@ -80,71 +75,6 @@ func (w tokenJSON) token() Token {
 	}
 }
 
-// TokenQuery selects IDs: an FQL filter (quote values with QuoteFQL), a sort such as
-// "created_timestamp.desc", and a page (Limit 0 = the API's default of 50).
-type TokenQuery struct {
-	Filter, Sort  string
-	Limit, Offset int
-}
-
-func (q TokenQuery) values() url.Values {
-	v := url.Values{}
-	if q.Filter != "" {
-		v.Set("filter", q.Filter)
-	}
-	if q.Sort != "" {
-		v.Set("sort", q.Sort)
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	if q.Offset > 0 {
-		v.Set("offset", strconv.Itoa(q.Offset))
-	}
-	return v
-}
-
-// QueryTokens returns one page of token IDs and the total number matching.
-func (c *Client) QueryTokens(ctx context.Context, q TokenQuery) (ids []string, total int, err error) {
-	return c.queryIDs(ctx, opTokensQuery, tokensQueryPath, q)
-}
-
-// QueryAllTokenIDs returns every matching token ID, paging 1000 at a time.
-func (c *Client) QueryAllTokenIDs(ctx context.Context, filter, sort string) ([]string, error) {
-	var all []string
-	for {
-		q := TokenQuery{Filter: filter, Sort: sort, Limit: maxQueryLimit, Offset: len(all)}
-		ids, meta, err := c.queryPage(ctx, opTokensQuery, tokensQueryPath, q)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, ids...)
-		// Without a total in the reply, a short page is the last one.
-		total, known := meta.total()
-		if len(ids) == 0 || (known && len(all) >= total) || (!known && len(ids) < maxQueryLimit) {
-			return all, nil
-		}
-	}
-}
-
-func (c *Client) queryIDs(ctx context.Context, op, path string, q TokenQuery) ([]string, int, error) {
-	ids, meta, err := c.queryPage(ctx, op, path, q)
-	if err != nil {
-		return nil, 0, err
-	}
-	total, known := meta.total()
-	if !known {
-		total = q.Offset + len(ids)
-	}
-	return ids, total, nil
-}
-
-func (c *Client) queryPage(ctx context.Context, op, path string, q TokenQuery) ([]string, replyMeta, error) {
-	var ids []string
-	meta, err := c.do(ctx, request{op: op, method: http.MethodGet, path: path, query: q.values()}, &ids)
-	return ids, meta, err
-}
-
 // GetTokens reads tokens by ID, up to 100 per request. IDs the API does not know are left out
 // of the result rather than failing the call.
 func (c *Client) GetTokens(ctx context.Context, ids []string) ([]Token, error) {
@@ -167,20 +97,27 @@ func readEntities[W, T any](ctx context.Context, c *Client, op, path string, ids
 	return out, nil
 }
 
+// tokenCreateBody leaves out the optional "type": CrowdStrike's own clients never send it.
 type tokenCreateBody struct {
 	Label   string   `json:"label"`
 	Expires wireTime `json:"expires_timestamp"`
-	Type    string   `json:"type"`
 }
 
-// CreateToken creates a token; a nil expiresAt makes it never expire.
+// CreateToken creates a token; a nil expiresAt makes it never expire. A reply without the new
+// token's ID is a malformed reply (IsServerError): the token may exist, so look for it before
+// creating another.
 func (c *Client) CreateToken(ctx context.Context, label string, expiresAt *time.Time) (Token, error) {
-	body := tokenCreateBody{Label: label, Expires: wireTime{expiresAt}, Type: tokenTypeCustomerManaged}
+	body := tokenCreateBody{Label: label, Expires: wireTime{expiresAt}}
 	created, found, err := first[tokenJSON](ctx, c, request{op: opTokensCreate, method: http.MethodPost, path: tokensEntityPath, body: body})
-	if err == nil && !found {
-		err = missingResource(opTokensCreate, "token")
+	switch {
+	case err != nil:
+		return Token{}, err
+	case !found:
+		return Token{}, missingResource(opTokensCreate, "token")
+	case created.ID == "":
+		return Token{}, missingResource(opTokensCreate, "token ID")
 	}
-	return created.token(), err
+	return created.token(), nil
 }
 
 // TokenUpdate changes the fields that are not nil.
@@ -201,8 +138,11 @@ type tokenPatchBody struct {
 }
 
 // UpdateTokens applies u to the tokens and returns them as updated. A 404 (IsNotFound) means
-// none of the IDs exists.
+// none of the IDs exists. An update with no field set is refused without a request.
 func (c *Client) UpdateTokens(ctx context.Context, ids []string, u TokenUpdate) ([]Token, error) {
+	if u == (TokenUpdate{}) {
+		return nil, refusal(opTokensUpdate, "no token field to change", "")
+	}
 	body := tokenPatchBody{Label: u.Label, Revoked: u.Revoked}
 	if u.Expiry != nil {
 		body.Expires = &wireTime{u.Expiry.At}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,59 +51,161 @@ func TestCreateTokenWithExpiryAndWithout(t *testing.T) {
 	}
 }
 
-func TestQueryAndReadTokensPageAndBatch(t *testing.T) {
+func TestCreateSendsOnlyLabelAndExpiry(t *testing.T) {
+	h := newHarness(t, falcontest.Options{})
+	c, _ := h.client(falcontest.APIClient{})
+	if _, err := c.CreateToken(ctxFor(t), "team-a/sensors", nil); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(h.lastBody(http.MethodPost, tokensEntityPath)), &body); err != nil {
+		t.Fatal(err)
+	}
+	if len(body) != 2 || body["label"] != "team-a/sensors" || body["expires_timestamp"] != nil {
+		t.Fatalf("create sent %v, want exactly label and expires_timestamp, as CrowdStrike's own clients do", body)
+	}
+}
+
+func TestCreateReplyWithoutIDIsMalformed(t *testing.T) {
+	for _, entity := range []string{
+		`{"value":"0123abcd","label":"x","status":"valid"}`,
+		`{"id":null,"value":"0123abcd","label":"x","status":"valid"}`,
+		`{"id":"","value":"0123abcd","label":"x","status":"valid"}`,
+	} {
+		t.Run(entity, func(t *testing.T) {
+			h := newHarness(t, falcontest.Options{})
+			c, _ := h.client(falcontest.APIClient{})
+			h.setIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, tokensEntityPath) {
+					return false
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusCreated)
+				_, _ = fmt.Fprintf(w, `{"meta":{"trace_id":"t"},"errors":[],"resources":[%s]}`, entity)
+				return true
+			})
+			tok, err := c.CreateToken(ctxFor(t), "x", nil)
+			if !IsServerError(err) || !strings.Contains(err.Error(), "malformed reply") || tok.Value != "" {
+				t.Fatalf("got %v, %v; want a retryable malformed-reply error and no token", tok, err)
+			}
+		})
+	}
+}
+
+func TestFindTokensByMarkerPagesReadsAndMatchesExactly(t *testing.T) {
+	clock := newFakeClock()
+	h := newHarness(t, falcontest.Options{Now: clock.Now})
+	c, api := h.client(falcontest.APIClient{}, func(cfg *Config) { cfg.Now = clock.Now })
+	create := func(label string) falcontest.Token {
+		clock.Advance(time.Second)
+		return h.sim.ConsoleCreateToken(api.CID, label, nil)
+	}
+	const marker = "fto-0a1b2c3d4e"
+	oldest := create(MarkLabel("team/sensors", marker))
+	revoked := create(MarkLabel("team/sensors", marker))
+	h.sim.ConsoleRevoke(api.CID, revoked.ID)
+	// 1050 near misses: the wildcard query finds them, the exact match must not.
+	for i := range 1050 {
+		create(fmt.Sprintf("bulk-%04d [%s%d]", i, marker, i))
+	}
+	create(marker + " in the middle [other]")
+	create(strings.ToUpper(marker) + " [" + strings.ToUpper(marker) + "]")
+	newest := create("renamed in the console [" + marker + "]")
+	h.sim.ResetCalls()
+
+	found, err := c.FindTokensByMarker(ctxFor(t), marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tok := range found {
+		got = append(got, tok.ID)
+	}
+	if want := []string{oldest.ID, revoked.ID, newest.ID}; !slices.Equal(got, want) {
+		t.Fatalf("found %v, want %v (oldest first, any status)", found, want)
+	}
+	if found[1].Status != TokenStatusRevoked || found[0].Value != oldest.Value {
+		t.Fatalf("found %v: want the tokens as read", found)
+	}
+	if queries, reads := h.sim.Calls(opTokensQuery), h.sim.Calls(opTokensRead); queries != 2 || reads != 11 {
+		t.Fatalf("%d queries and %d reads for 1055 candidates, want 2 pages of 1000 and 11 reads of 100", queries, reads)
+	}
+}
+
+func TestFindValidMarkedTokenIDs(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{})
-	ctx := ctxFor(t)
-	const n = 1050
-	for i := range n {
-		h.sim.ConsoleCreateToken(api.CID, fmt.Sprintf("bulk-%04d", i), nil)
+	var want []string
+	for i := range 1001 {
+		want = append(want, h.sim.ConsoleCreateToken(api.CID, MarkLabel("ns/name", fmt.Sprintf("fto-%010d", i)), nil).ID)
 	}
-	marked := h.sim.ConsoleCreateToken(api.CID, "it's a \\ label", nil)
-
-	ids, total, err := c.QueryTokens(ctx, TokenQuery{Filter: "label:" + QuoteFQL(marked.Label)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if total != 1 || len(ids) != 1 || ids[0] != marked.ID {
-		t.Fatalf("query by quoted label = %v (total %d), want [%s]", ids, total, marked.ID)
-	}
-
-	page, total, err := c.QueryTokens(ctx, TokenQuery{Limit: 10, Offset: 5, Sort: "created_timestamp.desc"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(page) != 10 || total != n+1 {
-		t.Fatalf("page of %d, total %d; want 10 of %d", len(page), total, n+1)
-	}
-
+	revoked := h.sim.ConsoleCreateToken(api.CID, MarkLabel("ns/revoked", "fto-revoked"), nil)
+	h.sim.ConsoleRevoke(api.CID, revoked.ID)
+	h.sim.ConsoleCreateToken(api.CID, "fto-unbracketed", nil)
+	h.sim.ConsoleCreateToken(api.CID, MarkLabel("ns/other", "other-1"), nil)
 	h.sim.ResetCalls()
-	all, err := c.QueryAllTokenIDs(ctx, "", "created_timestamp.desc")
+
+	ids, err := c.FindValidMarkedTokenIDs(ctxFor(t), "fto-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != n+1 || len(distinct(all)) != n+1 {
-		t.Fatalf("QueryAllTokenIDs returned %d ids (%d distinct), want %d", len(all), len(distinct(all)), n+1)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("found %d ids, want the %d valid tokens marked fto-*", len(ids), len(want))
 	}
 	if got := h.sim.Calls(opTokensQuery); got != 2 {
-		t.Fatalf("%d query calls for %d ids, want 2 pages of 1000", got, n+1)
+		t.Fatalf("%d queries for 1001 ids, want 2 pages of 1000", got)
+	}
+}
+
+func TestCountValidTokens(t *testing.T) {
+	h := newHarness(t, falcontest.Options{})
+	c, api := h.client(falcontest.APIClient{})
+	for _, label := range []string{"a", "b", "c"} {
+		h.sim.ConsoleCreateToken(api.CID, label, nil)
+	}
+	h.sim.ConsoleRevoke(api.CID, h.sim.ConsoleCreateToken(api.CID, "revoked", nil).ID)
+	h.sim.ResetCalls()
+
+	n, err := c.CountValidTokens(ctxFor(t))
+	if err != nil || n != 3 {
+		t.Fatalf("CountValidTokens = %d, %v; want 3", n, err)
+	}
+	if got := h.sim.Calls(opTokensQuery); got != 1 {
+		t.Fatalf("%d queries, want one", got)
 	}
 
-	h.sim.ResetCalls()
-	tokens, err := c.GetTokens(ctx, all[:250])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tokens) != 250 {
-		t.Fatalf("read %d tokens, want 250", len(tokens))
-	}
-	if got := h.sim.Calls(opTokensRead); got != 3 {
-		t.Fatalf("%d read calls for 250 ids, want 3 batches of at most 100", got)
-	}
-	for _, r := range h.requests() {
-		if strings.HasSuffix(r.Path, tokensEntityPath) && strings.Count(r.Query, "ids=") > maxIDsPerRequest {
-			t.Fatalf("a read carried %d ids", strings.Count(r.Query, "ids="))
+	h.setIntercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasSuffix(r.URL.Path, tokensQueryPath) {
+			return false
 		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"meta":{"trace_id":"t"},"errors":[],"resources":["0123456789abcdef0123456789abcdef"]}`))
+		return true
+	})
+	if _, err := c.CountValidTokens(ctxFor(t)); !IsServerError(err) || !strings.Contains(err.Error(), "malformed reply") {
+		t.Fatalf("a reply without pagination: %v, want a malformed reply, not a guess", err)
+	}
+}
+
+func TestMarkedLabels(t *testing.T) {
+	for _, tc := range []struct {
+		label, marker string
+		marked        bool
+	}{
+		{MarkLabel("team/sensors", "fto-1"), "fto-1", true},
+		{"team/sensors[fto-1]", "fto-1", true},
+		{MarkLabel("team/sensors", "fto-12"), "fto-1", false},
+		{MarkLabel("team/sensors", "xfto-1"), "fto-1", false},
+		{MarkLabel("team/sensors", "fto-1") + " edited", "fto-1", false},
+		{MarkLabel("team/sensors", "FTO-1"), "fto-1", false},
+		{"team/sensors fto-1", "fto-1", false},
+	} {
+		if got := HasMarker(tc.label, tc.marker); got != tc.marked {
+			t.Errorf("HasMarker(%q, %q) = %t, want %t", tc.label, tc.marker, got, tc.marked)
+		}
+	}
+	if got := MarkLabel("team/sensors", "fto-1"); got != "team/sensors [fto-1]" {
+		t.Errorf("MarkLabel = %q", got)
 	}
 }
 
@@ -245,6 +348,23 @@ func TestTokenDecodingIsLiberal(t *testing.T) {
 	}
 }
 
+func TestUnreadableTimestampNamesTheField(t *testing.T) {
+	for _, tc := range []struct{ entity, want string }{
+		{`{"id":"a","created_timestamp":12345}`, `field "created_timestamp" has an unexpected type`},
+		{`{"id":"a","expires_timestamp":{"at":"2026-01-01T00:00:00Z"}}`, `field "expires_timestamp" has an unexpected type`},
+		{`{"id":"a","last_used_timestamp":true}`, `field "last_used_timestamp" has an unexpected type`},
+		{`{"id":"a","revoked_timestamp":"yesterday"}`, `field "revoked_timestamp" is not an RFC 3339 time`},
+	} {
+		t.Run(tc.entity, func(t *testing.T) {
+			var out []tokenJSON
+			_, err := decodeReply(opTokensRead, http.StatusOK, http.Header{}, []byte(`{"resources":[`+tc.entity+`]}`), &out, false)
+			if !IsServerError(err) || !strings.Contains(err.Error(), "malformed reply") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want a malformed reply saying %s", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestTokenPrintsWithoutValue(t *testing.T) {
 	tok := Token{ID: "id1", Value: "secretvalue42", Label: "l", Status: TokenStatusValid}
 	encoded, err := json.Marshal(tok)
@@ -256,12 +376,4 @@ func TestTokenPrintsWithoutValue(t *testing.T) {
 			t.Fatalf("printed token %q shows the value or hides the id", s)
 		}
 	}
-}
-
-func distinct(ids []string) map[string]bool {
-	m := map[string]bool{}
-	for _, id := range ids {
-		m[id] = true
-	}
-	return m
 }

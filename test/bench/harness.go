@@ -392,7 +392,7 @@ func (b *bench) startManager(ctx context.Context, syncPeriod time.Duration) (sto
 	if err != nil {
 		return nil, err
 	}
-	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": b.server.URL})
+	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": b.server.URL}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -430,8 +430,8 @@ func (b *bench) waitReconciling(ctx context.Context) error {
 	fit := &falconv1alpha1.FalconInstallationToken{
 		ObjectMeta: metav1.ObjectMeta{Namespace: unrelatedNamespace, Name: fmt.Sprintf("sentinel-%d", b.sentinels)},
 		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI:      falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: "absent"}},
-			DeletionPolicy: falconv1alpha1.TokenDeletionOrphan,
+			FalconAPI:       falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "absent"}},
+			TokenParameters: falconv1alpha1.TokenParameters{DeletionPolicy: falconv1alpha1.TokenDeletionOrphan},
 		},
 	}
 	if err := b.k8s.Create(ctx, fit); err != nil {
@@ -466,7 +466,7 @@ func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 		return b.k8s.Create(ctx, &falconv1alpha1.FalconInstallationToken{
 			ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: b.names[i]},
 			Spec: falconv1alpha1.FalconInstallationTokenSpec{FalconAPI: falconv1alpha1.FalconAPI{
-				Cloud: "sim", CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: credentialsName},
+				Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName},
 			}},
 		})
 	}); err != nil {

@@ -69,6 +69,7 @@ func (b *bench) rssOf(ctx context.Context, binary, label string) (rssKiB, peakKi
 		"--kube-api-qps="+strconv.FormatFloat(float64(b.cfg.KubeAPIQPS), 'f', -1, 32),
 		"--kube-api-burst="+strconv.Itoa(b.cfg.KubeAPIBurst),
 		"--cloud-endpoint=sim="+b.server.URL,
+		"--allow-insecure-endpoints",
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
@@ -68,7 +69,7 @@ func newToken(namespace, name string, opts ...tokenOption) *falconv1alpha1.Falco
 	fit := &falconv1alpha1.FalconInstallationToken{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: credentialsName}},
+			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName}},
 		},
 	}
 	for _, o := range opts {
@@ -147,7 +148,7 @@ func labelOf(fit *falconv1alpha1.FalconInstallationToken) string {
 
 // expectUnrecordedTokensPending checks, while no manager runs, that every token of the account
 // that no resource's status names yet belongs to a create intent recorded in the cluster: the
-// resource whose label it carries has status.pendingCreate with the token's marker, so the next
+// resource whose label it carries has an unfinished create intent with the token's marker, so the next
 // manager adopts it instead of creating a second one. It returns the number of such tokens.
 func expectUnrecordedTokensPending(ctx context.Context, namespace string, api falcontest.APIClient) int {
 	GinkgoHelper()
@@ -166,8 +167,12 @@ func expectUnrecordedTokensPending(ctx context.Context, namespace string, api fa
 		unrecorded++
 		fit := byLabel[baseLabelOf(t.Label)]
 		Expect(fit).NotTo(BeNil(), "token %q belongs to a resource", t.Label)
-		Expect(fit.Status.PendingCreate).NotTo(BeNil(), "%s: a token not yet in status belongs to a recorded create intent", fit.Name)
-		Expect(fit.Status.PendingCreate.Marker).To(Equal(markerOf(t.Label)), "%s: the pending create's marker is the token's", fit.Name)
+		raw, pending := fit.Annotations[falconv1alpha1.CreateIntentAnnotation]
+		Expect(pending).To(BeTrue(), "%s: a token not yet in status belongs to a recorded create intent", fit.Name)
+		intent := falconv1alpha1.CreateIntent{}
+		Expect(json.Unmarshal([]byte(raw), &intent)).To(Succeed())
+		Expect(intent.Revision).To(BeNumerically(">", fit.Status.Revision), "%s: the create intent is not finished", fit.Name)
+		Expect(intent.Marker).To(Equal(markerOf(t.Label)), "%s: the create intent's marker is the token's", fit.Name)
 	}
 	return unrecorded
 }
@@ -209,7 +214,7 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	live := func(label string) []falcontest.Token {
 		var out []falcontest.Token
 		for _, t := range byLabel[label] {
-			if t.Status == falconv1alpha1.TokenStatusValid {
+			if t.Status == falcon.TokenStatusValid {
 				out = append(out, t)
 			}
 		}
@@ -226,7 +231,7 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	}
 	var unowned []string
 	for _, t := range tokens {
-		if t.Status == falconv1alpha1.TokenStatusValid && !owned[baseLabelOf(t.Label)] {
+		if t.Status == falcon.TokenStatusValid && !owned[baseLabelOf(t.Label)] {
 			unowned = append(unowned, t.Label)
 		}
 	}

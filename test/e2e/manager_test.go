@@ -65,6 +65,7 @@ func startManager() *managerProcess {
 	m.metricsURL, m.readyzURL = "http://"+metricsAddr+"/metrics", "http://"+probeAddr+"/readyz"
 	args := []string{
 		"--cloud-endpoint=sim=" + simulator.endpoint(m.prefix),
+		"--allow-insecure-endpoints",
 		"--sync-period=" + syncPeriod.String(),
 		"--metrics-bind-address=" + metricsAddr,
 		"--metrics-secure=false",

@@ -19,6 +19,9 @@ type Token struct {
 type Settings struct {
 	TokensRequired  bool
 	MaxActiveTokens int
+	// MaxActiveTokensUnset: the account has no cap. Reads leave max_active_tokens out (the
+	// swagger does not require it) and creates are not capped, until a PATCH sets one.
+	MaxActiveTokensUnset bool
 }
 
 // AuditEvent is one entry of an account's installation-token audit log.

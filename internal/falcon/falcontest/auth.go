@@ -1,7 +1,6 @@
 package falcontest
 
 import (
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -213,13 +212,4 @@ func remoteIP(r *http.Request) string {
 		host = host[:i]
 	}
 	return host
-}
-
-// decodeBody reads a JSON object keeping which fields were present, so that null and absent differ.
-func decodeBody(r *http.Request) (map[string]json.RawMessage, bool) {
-	fields := map[string]json.RawMessage{}
-	if err := json.NewDecoder(r.Body).Decode(&fields); err != nil {
-		return nil, false
-	}
-	return fields, true
 }

@@ -2,6 +2,7 @@ package falcontest
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -35,6 +36,23 @@ func parseFilter(expr string) (filter, error) {
 	}
 	if p.pos != len(p.in) {
 		return nil, fmt.Errorf("invalid filter: unexpected %q at %d", p.in[p.pos:], p.pos)
+	}
+	return f, nil
+}
+
+// parseFilterOn parses the request's filter parameter and refuses a term on a field the
+// records do not have.
+func parseFilterOn(r *http.Request, has func(field string) bool) (filter, *response) {
+	f, err := parseFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	for _, group := range f {
+		for _, t := range group {
+			if !has(t.field) {
+				return nil, badRequest(fmt.Sprintf("invalid filter: unknown field %q", t.field))
+			}
+		}
 	}
 	return f, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/utils/ptr"
 )
 
 // handle runs an authorized, admitted API operation.
@@ -58,7 +60,11 @@ func (s *Simulator) tokenJSON(t *Token, now time.Time) map[string]any {
 }
 
 func settingsJSON(st Settings) map[string]any {
-	return map[string]any{"tokens_required": st.TokensRequired, "max_active_tokens": st.MaxActiveTokens}
+	out := map[string]any{"tokens_required": st.TokensRequired}
+	if !st.MaxActiveTokensUnset {
+		out["max_active_tokens"] = st.MaxActiveTokens
+	}
+	return out
 }
 
 // ids reads the ids parameter, repeated (?ids=a&ids=b) or comma-separated.
@@ -108,9 +114,12 @@ func (s *Simulator) queryTokens(req *request, a *account) *response {
 	if res != nil {
 		return res
 	}
-	filter, err := parseFilter(req.r.URL.Query().Get("filter"))
-	if err != nil {
-		return badRequest(err.Error())
+	filter, res := parseFilterOn(req.r, func(field string) bool {
+		_, known := tokenField(s, &Token{}, field, req.now)
+		return known
+	})
+	if res != nil {
+		return res
 	}
 	var matched []*Token
 	for _, id := range a.order {
@@ -214,9 +223,9 @@ func existing(a *account, want []string) (found []*Token, missing []string) {
 }
 
 func (s *Simulator) readTokens(req *request, a *account) *response {
-	want := ids(req.r)
-	if len(want) == 0 {
-		return badRequest("ids is required")
+	want, res := tokenIDs(req.r)
+	if res != nil {
+		return res
 	}
 	found, missing := existing(a, want)
 	if len(found) == 0 {
@@ -233,71 +242,48 @@ func (s *Simulator) readTokens(req *request, a *account) *response {
 	return envelope(http.StatusOK, out, errs)
 }
 
-// expiry parses expires_timestamp: null, absent and 0001-01-01T00:00:00Z mean never.
-func expiry(raw json.RawMessage) (*time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("expires_timestamp must be an RFC 3339 time or null")
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return nil, fmt.Errorf("expires_timestamp must be an RFC 3339 time or null")
-	}
-	if t.IsZero() {
-		return nil, nil
-	}
-	return &t, nil
-}
-
 func (s *Simulator) createToken(req *request, a *account) *response {
-	body, ok := decodeBody(req.r)
-	if !ok {
-		return badRequest("the body must be a JSON object")
+	body, res := decodeBody(req.r, tokenCreateFields)
+	if res != nil {
+		return res
 	}
-	var label string
-	if raw, ok := body["label"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &label); err != nil {
-			return badRequest("label must be a string")
-		}
+	label, res := s.label(body["label"])
+	if res != nil {
+		return res
 	}
-	exp, err := expiry(body["expires_timestamp"])
-	if err != nil {
-		return badRequest(err.Error())
+	exp, res := expiry(body["expires_timestamp"])
+	if res != nil {
+		return res
 	}
 	if exp != nil && !exp.After(req.now) {
 		return badRequest("expires_timestamp must be in the future")
 	}
-	if !s.opts.DisableTokenCap && a.activeTokens(req.now) >= a.settings.MaxActiveTokens {
+	if !s.opts.DisableTokenCap && !a.settings.MaxActiveTokensUnset && a.activeTokens(req.now) >= a.settings.MaxActiveTokens {
 		return envelope(http.StatusConflict, nil, apiError(http.StatusConflict, "maximum number of active installation tokens reached"))
 	}
-	t := a.createLocked(label, exp, req.now)
+	t := a.createLocked(ptr.Deref(label, ""), exp, req.now)
 	s.secrets[t.Value] = struct{}{}
 	a.record("token_create", req.clientID, t.ID, "created through the API", req.now)
 	return envelope(http.StatusCreated, []any{s.tokenJSON(t, req.now)}, nil)
 }
 
 func (s *Simulator) updateTokens(req *request, a *account) *response {
-	want := ids(req.r)
-	if len(want) == 0 {
-		return badRequest("ids is required")
+	want, res := tokenIDs(req.r)
+	if res != nil {
+		return res
 	}
-	body, ok := decodeBody(req.r)
-	if !ok {
-		return badRequest("the body must be a JSON object")
+	body, res := decodePatch(req.r, tokenPatchFields)
+	if res != nil {
+		return res
 	}
-	var label *string
-	if raw, ok := body["label"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &label); err != nil {
-			return badRequest("label must be a string")
-		}
+	label, res := s.label(body["label"])
+	if res != nil {
+		return res
 	}
 	raw, setExpiry := body["expires_timestamp"]
-	exp, err := expiry(raw)
-	if err != nil {
-		return badRequest(err.Error())
+	exp, res := expiry(raw)
+	if res != nil {
+		return res
 	}
 	var revoked *bool
 	if raw, ok := body["revoked"]; ok && string(raw) != "null" {
@@ -334,9 +320,9 @@ func (s *Simulator) updateTokens(req *request, a *account) *response {
 }
 
 func (s *Simulator) deleteTokens(req *request, a *account) *response {
-	want := ids(req.r)
-	if len(want) == 0 {
-		return badRequest("ids is required")
+	want, res := tokenIDs(req.r)
+	if res != nil {
+		return res
 	}
 	found, missing := existing(a, want)
 	if len(found) == 0 {
@@ -358,24 +344,16 @@ func (s *Simulator) queryAudit(req *request, a *account) *response {
 	if res != nil {
 		return res
 	}
-	filter, err := parseFilter(req.r.URL.Query().Get("filter"))
-	if err != nil {
-		return badRequest(err.Error())
+	filter, res := parseFilterOn(req.r, func(field string) bool {
+		_, known := auditField(AuditEvent{}, field)
+		return known
+	})
+	if res != nil {
+		return res
 	}
 	var out []string
 	for _, e := range a.audit {
-		field := func(name string) (string, bool) {
-			switch name {
-			case "action":
-				return e.Action, true
-			case "token_id":
-				return e.TokenID, true
-			case "actor":
-				return e.Actor, true
-			}
-			return "", false
-		}
-		if filter.matches(field) {
+		if filter.matches(func(name string) (string, bool) { return auditField(e, name) }) {
 			out = append(out, e.ID)
 		}
 	}
@@ -383,6 +361,18 @@ func (s *Simulator) queryAudit(req *request, a *account) *response {
 		slices.Reverse(out)
 	}
 	return paged(out, limit, offset)
+}
+
+func auditField(e AuditEvent, field string) (string, bool) {
+	switch field {
+	case "action":
+		return e.Action, true
+	case "token_id":
+		return e.TokenID, true
+	case "actor":
+		return e.Actor, true
+	}
+	return "", false
 }
 
 func (s *Simulator) readAudit(req *request, a *account) *response {
@@ -403,9 +393,9 @@ func (s *Simulator) readAudit(req *request, a *account) *response {
 }
 
 func (s *Simulator) updateSettings(req *request, a *account) *response {
-	body, ok := decodeBody(req.r)
-	if !ok {
-		return badRequest("the body must be a JSON object")
+	body, res := decodePatch(req.r, settingsPatchFields)
+	if res != nil {
+		return res
 	}
 	next := a.settings
 	if raw, ok := body["tokens_required"]; ok {
@@ -417,6 +407,7 @@ func (s *Simulator) updateSettings(req *request, a *account) *response {
 		if err := json.Unmarshal(raw, &next.MaxActiveTokens); err != nil || next.MaxActiveTokens < 0 {
 			return badRequest("max_active_tokens must be a non-negative integer")
 		}
+		next.MaxActiveTokensUnset = false
 	}
 	a.settings = next
 	return envelope(http.StatusOK, []any{settingsJSON(next)}, nil)

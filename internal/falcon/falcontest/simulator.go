@@ -4,6 +4,14 @@
 // listener (under /<cloud>/). Tests, the demo and the benchmark use it instead of Falcon, and
 // switch faults on at run time: latency, 5xx, forced 429 windows, hung and dropped replies, and
 // creates whose reply is lost.
+//
+// The simulator is at least as strict as the API: it answers 400 to request bodies with fields
+// the swagger does not list, to a body that is not Content-Type application/json, to a PATCH
+// that sets no field, to token IDs that are not 32 lower-case hex, to timestamps other than
+// the API's own YYYY-MM-DDTHH:MM:SSZ, to filters on fields the records do not have, and to
+// labels longer than Options.MaxLabelLength. The API documents no label limit: the simulator
+// takes 255 characters, a common column size, so that a client does not come to depend on
+// longer labels.
 package falcontest
 
 import (
@@ -32,6 +40,9 @@ type Options struct {
 	BadBearerPerIP int
 	// TokenRequestsPerIP limits /oauth2/token requests per source IP per minute; default 300.
 	TokenRequestsPerIP int
+	// MaxLabelLength is the longest token label accepted, in characters; default 255 (the API
+	// documents no limit).
+	MaxLabelLength int
 }
 
 // Clouds the simulator serves, each under /<cloud>/; "/" serves us-1.
@@ -77,6 +88,9 @@ func New(opts Options) *Simulator {
 	}
 	if opts.TokenRequestsPerIP == 0 {
 		opts.TokenRequestsPerIP = 300
+	}
+	if opts.MaxLabelLength == 0 {
+		opts.MaxLabelLength = defaultMaxLabelLength
 	}
 	return &Simulator{
 		opts:         opts,

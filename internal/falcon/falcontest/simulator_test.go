@@ -258,6 +258,7 @@ func TestFaults(t *testing.T) {
 		defer cancel()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+tokensPath, strings.NewReader(`{"label":"f"}`))
 		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -302,5 +303,28 @@ func TestFaults(t *testing.T) {
 	}
 	if got := len(h.sim.Secrets()); got < 4 {
 		t.Errorf("Secrets() lists %d secrets, want the client secret, the access token and the token values", got)
+	}
+}
+
+func TestSettingsWithoutACap(t *testing.T) {
+	h := newHarness(t, Options{})
+	c := h.sim.AddClient(APIClient{})
+	bearer := h.login(c, "")
+	path := "/installation-tokens/entities/customer-settings/v1"
+	h.sim.ConsoleSetSettings(c.CID, Settings{TokensRequired: true, MaxActiveTokensUnset: true})
+
+	r := h.do(http.MethodGet, path, bearer, nil)
+	expectConformance(t, loadSwagger(t), http.MethodGet, path, r)
+	if got := r.resources(t)[0].(map[string]any); len(got) != 1 || got["tokens_required"] != true {
+		t.Fatalf("settings without a cap read as %v, want only tokens_required", got)
+	}
+	h.create(bearer, "no cap applies", nil)
+
+	r = h.do(http.MethodPatch, path, bearer, map[string]any{"max_active_tokens": 5})
+	if got := r.resources(t)[0].(map[string]any); got["max_active_tokens"] != float64(5) {
+		t.Fatalf("after setting a cap: %v", got)
+	}
+	if got := h.sim.Settings(c.CID); got != (Settings{TokensRequired: true, MaxActiveTokens: 5}) {
+		t.Fatalf("settings = %+v", got)
 	}
 }
