@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -45,4 +46,22 @@ var _ = Describe("The YAML in the docs", func() {
 			applyDryRun(ctx, served)
 		})
 	}
+})
+
+var _ = Describe("docs/install.md", func() {
+	It("documents every flag the install methods pass to the manager", func() {
+		text, err := os.ReadFile(filepath.Join(repoRoot, "docs", "install.md"))
+		Expect(err).NotTo(HaveOccurred())
+		renderings := []manifests{
+			renderWith(kustomize, "build", "config/namespaced"),
+			helmTemplate("--values", chartDir+"/ci/namespaced-values.yaml"),
+			helmTemplate("--set", "allowInsecureEndpoints=true"),
+		}
+		for _, objs := range renderings {
+			for _, arg := range managerPodOf(objs).container.Args {
+				name, _, _ := strings.Cut(arg, "=")
+				Expect(string(text)).To(ContainSubstring("`"+name), "docs/install.md documents %s", name)
+			}
+		}
+	})
 })
