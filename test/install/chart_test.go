@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 
@@ -40,6 +41,56 @@ var _ = Describe("The Helm chart", func() {
 		Expect(string(out)).To(ContainSubstring("rbac.scope=namespace needs watchNamespaces"))
 	})
 
+	It("refuses rbac.scope=cluster beside watchNamespaces, which would open every namespace's Secrets", func() {
+		out, err := helmCommand("template", helmRelease, chartDir, "--set", "rbac.scope=cluster", "--set", "watchNamespaces={team-a}").CombinedOutput()
+		Expect(err).To(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("rbac.scope=cluster with watchNamespaces would let the manager read Secrets in every namespace"))
+	})
+
+	It("still accepts rbac.scope=namespace from older values files", func(ctx context.Context) {
+		objs := helmTemplate("--set", "rbac.scope=namespace", "--set", "watchNamespaces={team-a}")
+		expectManagerPermissions(managerPodOf(objs), objs)
+	})
+
+	It("moves the credentials' read access with clusterResourceNamespace", func(ctx context.Context) {
+		objs := helmTemplate("--set", "clusterResourceNamespace=falcon-credentials", "--set", "watchNamespaces={team-a}")
+		manager := managerPodOf(objs)
+		credentialsNamespace, _ := manager.flag("cluster-resource-namespace")
+		Expect(credentialsNamespace).To(Equal("falcon-credentials"))
+		expectManagerPermissions(manager, objs)
+		expectAuthorizedByAPIServer(ctx, manager, objs)
+	})
+
+	It("passes plain http:// endpoints only with allowInsecureEndpoints", func() {
+		out, err := helmCommand("template", helmRelease, chartDir, "--set", "cloudEndpoints.simulator=http://falcon-simulator.test.svc:8080").CombinedOutput()
+		Expect(err).To(HaveOccurred())
+		Expect(string(out)).To(ContainSubstring("cloudEndpoints.simulator is a plain http:// URL"))
+
+		manager := managerPodOf(helmTemplate("--set", "cloudEndpoints.simulator=http://falcon-simulator.test.svc:8080", "--set", "allowInsecureEndpoints=true"))
+		Expect(manager.container.Args).To(ContainElements("--allow-insecure-endpoints", "--cloud-endpoint=simulator=http://falcon-simulator.test.svc:8080"))
+	})
+
+	It("runs the manager with the cluster resource namespace and leader election timing of the defaults", func() {
+		manager := managerPodOf(helmTemplate())
+		Expect(manager.container.Args).To(ContainElements(
+			"--cluster-resource-namespace="+helmNamespace,
+			"--leader-elect-lease-duration=15s",
+			"--leader-elect-renew-deadline=10s",
+			"--leader-elect-retry-period=2s",
+		))
+		Expect(manager.container.Args).NotTo(ContainElement(HavePrefix("--allow-insecure-endpoints")), "http:// endpoints stay refused")
+	})
+
+	It("passes helm lint --strict with the default values and each file in ci/", func() {
+		files, err := filepath.Glob(filepath.Join(repoRoot, chartDir, "ci", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).To(ContainElement(HaveSuffix("namespaced-values.yaml")))
+		for _, args := range append([][]string{nil}, valuesArgs(files)...) {
+			out, err := helmCommand(append([]string{"lint", "--strict", chartDir}, args...)...).CombinedOutput()
+			Expect(err).NotTo(HaveOccurred(), "helm lint --strict %v:\n%s", args, out)
+		}
+	})
+
 	It("refuses several replicas without leader election", func() {
 		out, err := helmCommand("template", helmRelease, chartDir, "--set", "replicaCount=2", "--set", "leaderElection.enabled=false").CombinedOutput()
 		Expect(err).To(HaveOccurred())
@@ -54,7 +105,18 @@ var _ = Describe("The Helm chart", func() {
 			"--sync-period=5m",
 			"--zap-log-level=debug",
 			"--watch-namespaces=falcon-system,team-a",
+			"--leader-elect-lease-duration=60s",
+			"--leader-elect-renew-deadline=40s",
+			"--leader-elect-retry-period=5s",
 		))
 		Expect(manager.container.Env).To(ContainElement(HaveField("Name", "HTTPS_PROXY")))
 	})
 })
+
+func valuesArgs(files []string) [][]string {
+	var out [][]string
+	for _, f := range files {
+		out = append(out, []string{"--values", f})
+	}
+	return out
+}

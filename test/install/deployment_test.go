@@ -57,6 +57,28 @@ func (m managerPod) watchedNamespaces() []string {
 	return strings.Split(value, ",")
 }
 
+// clusterResourceNamespace is where the cluster-scoped kinds read their credentials:
+// --cluster-resource-namespace, else the manager's own namespace, which it learns from
+// POD_NAMESPACE (the downward API).
+func (m managerPod) clusterResourceNamespace() string {
+	if ns, ok := m.flag("cluster-resource-namespace"); ok {
+		return ns
+	}
+	Expect(m.ownNamespaceFromDownwardAPI()).To(BeTrue(), "without --cluster-resource-namespace the manager needs POD_NAMESPACE")
+	return m.deployment.Namespace
+}
+
+// ownNamespaceFromDownwardAPI tells whether POD_NAMESPACE is set to the pod's namespace.
+func (m managerPod) ownNamespaceFromDownwardAPI() bool {
+	for _, env := range m.container.Env {
+		if env.Name == "POD_NAMESPACE" {
+			return env.Value == "" && env.ValueFrom != nil && env.ValueFrom.FieldRef != nil &&
+				env.ValueFrom.FieldRef.FieldPath == "metadata.namespace"
+		}
+	}
+	return false
+}
+
 // containerPort resolves a Service targetPort or probe port, by name or number, to the manager
 // container's port number; 0 when the container does not expose it.
 func (m managerPod) containerPort(port intstr.IntOrString) int32 {

@@ -2,10 +2,13 @@ package install_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 )
 
 // chartDir and helmRelease are how the tests install the Helm chart.
@@ -36,6 +39,10 @@ var installMethods = []installMethod{
 	{name: "helm template (ci/namespaced-values.yaml)", render: func() manifests {
 		return helmTemplate("--values", chartDir+"/ci/namespaced-values.yaml")
 	}, namespaced: true},
+	// Setting only watchNamespaces is enough to keep the manager out of other namespaces.
+	{name: "helm template --set watchNamespaces={team-b}", render: func() manifests {
+		return helmTemplate("--set", "watchNamespaces={team-b}")
+	}, namespaced: true},
 }
 
 var _ = Describe("Installing the operator", func() {
@@ -54,14 +61,18 @@ var _ = Describe("Installing the operator", func() {
 				applyDryRun(ctx, objs)
 			})
 
-			It("installs the CRDs of both kinds", func() {
+			It("installs every CRD that `make manifests` generates", func() {
 				var names []string
 				for _, o := range objs {
 					if o.GetKind() == "CustomResourceDefinition" {
 						names = append(names, o.GetName())
 					}
 				}
-				Expect(names).To(ConsistOf("falconinstallationtokens.falcon.falconops.io", "falcontokensettings.falcon.falconops.io"))
+				Expect(names).To(ConsistOf(generatedCRDNames()), "config/crd/kustomization.yaml and the chart's crds/ list every file of config/crd/bases")
+			})
+
+			It("tells the manager its own namespace, the default cluster resource namespace", func() {
+				Expect(manager.ownNamespaceFromDownwardAPI()).To(BeTrue(), "POD_NAMESPACE comes from the downward API (metadata.namespace)")
 			})
 
 			It("runs the manager hardened", func() {
@@ -94,6 +105,26 @@ var _ = Describe("Installing the operator", func() {
 				}
 				expectManagerPermissions(manager, objs)
 			})
+
+			It("is refused by the API server what it should not do: Secrets outside its namespaces, writes to the credentials", func(ctx context.Context) {
+				expectAuthorizedByAPIServer(ctx, manager, objs)
+			})
 		})
 	}
 })
+
+// generatedCRDNames are the names of the CRDs `make manifests` writes to config/crd/bases.
+func generatedCRDNames() []string {
+	files, err := filepath.Glob(filepath.Join(repoRoot, "config", "crd", "bases", "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	var names []string
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		for _, crd := range ofKind[apiextensionsv1.CustomResourceDefinition](decodeManifests(data), "CustomResourceDefinition") {
+			names = append(names, crd.Name)
+		}
+	}
+	Expect(names).NotTo(BeEmpty())
+	return names
+}

@@ -85,7 +85,8 @@ func applyDryRun(ctx context.Context, objs manifests) {
 		}
 	}
 	for _, o := range objs {
-		err := k8sClient.Apply(ctx, client.ApplyConfigurationFromUnstructured(o),
+		// A copy: Apply writes the server's answer into the object, and the rendering stays as it was.
+		err := k8sClient.Apply(ctx, client.ApplyConfigurationFromUnstructured(o.DeepCopy()),
 			client.DryRunAll, client.ForceOwnership, client.FieldOwner("install-test"))
 		Expect(err).NotTo(HaveOccurred(), "apply %s %s/%s", o.GetKind(), o.GetNamespace(), o.GetName())
 	}
