@@ -2,18 +2,18 @@
 -- ClusterFalconInstallationToken and FalconTokenSettings share it.
 --
 -- It reads the conditions every kind sets (Ready, Reconciling, Stalled, each with its
--- observedGeneration) and status.observedGeneration, which is set only after a successful
--- reconcile. It uses only Lua's base and table libraries, the ones Argo CD opens for a script
--- from argocd-cm.
+-- observedGeneration) and status.observedGeneration, which moves once the operator concluded on
+-- a generation (reconciled it, or stalled on it). It uses only Lua's base and table libraries,
+-- the ones Argo CD opens for a script from argocd-cm.
 --
 --   being deleted                                   -> Progressing
 --   no status or no conditions yet                  -> Progressing
 --   Stalled=True for this generation                -> Degraded    (a person must act)
 --   status.observedGeneration behind the generation -> Progressing
 --   Reconciling=True                                -> Progressing
+--   Ready=True, reason TokenRevoked                 -> Suspended   (spec.revoked: true)
 --   Ready=True                                      -> Healthy
---   Ready=False, reason TokenRevoked                -> Suspended   (spec.revoked: true)
---   Ready=False otherwise, or Ready missing/Unknown -> Progressing
+--   Ready=False, or Ready missing/Unknown           -> Progressing
 
 local hs = {}
 
@@ -82,8 +82,7 @@ local function explain(decider, fallback)
   return describe(decider) or fallback
 end
 
--- Checked before observedGeneration: that field moves only on success, so a resource stalled
--- on its first reconcile (missing credentials, say) would otherwise look Progressing forever.
+-- Checked before observedGeneration, which an older operator version moved only on success.
 if stalled ~= nil and stalled.status == "True" and current(stalled) then
   hs.status = "Degraded"
   hs.message = explain(stalled, "Stalled")
@@ -108,6 +107,13 @@ if ready == nil or not current(ready) then
   return hs
 end
 
+-- A token revoked because the spec says so is what was asked for: Ready, but not in use.
+if ready.status == "True" and ready.reason == "TokenRevoked" then
+  hs.status = "Suspended"
+  hs.message = describe(ready)
+  return hs
+end
+
 if ready.status == "True" then
   hs.status = "Healthy"
   hs.message = describe(ready) or "Ready"
@@ -120,12 +126,6 @@ if ready.status == "True" then
   if #refused > 0 then
     hs.message = hs.message .. "; not published in " .. table.concat(refused, ", ")
   end
-  return hs
-end
-
-if ready.status == "False" and ready.reason == "TokenRevoked" then
-  hs.status = "Suspended"
-  hs.message = describe(ready)
   return hs
 end
 

@@ -74,34 +74,3 @@ func TestSnapshotsAreTakenOnceAndOnlyForTheCurrentToken(t *testing.T) {
 		t.Error("expire drops a snapshot read after the cutoff")
 	}
 }
-
-func TestCacheFence(t *testing.T) {
-	fit := func(rv string) *falconv1alpha1.FalconInstallationToken {
-		return &falconv1alpha1.FalconInstallationToken{ObjectMeta: metav1.ObjectMeta{UID: "u", ResourceVersion: rv}}
-	}
-	f := &cacheFence{}
-	if f.behind(fit("5")) {
-		t.Fatal("nothing written: nothing is behind")
-	}
-	f.wrote(fit("10"))
-	for _, rv := range []string{"9", "2"} {
-		if !f.behind(fit(rv)) {
-			t.Errorf("resourceVersion %s is older than the write", rv)
-		}
-	}
-	if f.behind(fit("11")) {
-		t.Error("a newer copy is not behind")
-	}
-	if f.behind(fit("9")) {
-		t.Error("once the cache caught up, the write is forgotten")
-	}
-	f.wrote(fit("20"))
-	if f.behind(fit("not-a-number")) {
-		t.Error("a resourceVersion that is not an integer never counts as behind")
-	}
-	f.wrote(fit("30"))
-	f.forget("u")
-	if f.behind(fit("29")) {
-		t.Error("a forgotten resource is never behind")
-	}
-}

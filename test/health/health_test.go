@@ -290,7 +290,7 @@ func TestMapping(t *testing.T) {
 			}},
 		{name: "revoked on purpose", kinds: tokenKinds, want: "Suspended", msg: "TokenRevoked",
 			mutate: func(o *unstructured.Unstructured, gen int64, _ string) {
-				setStatus(o, gen, cond("Ready", "False", "TokenRevoked", "spec.revoked is true", gen))
+				setStatus(o, gen, cond("Ready", "True", "TokenRevoked", "spec.revoked is true", gen))
 			}},
 		{name: "not ready, no other condition", want: "Progressing", msg: "Expired: ",
 			mutate: func(o *unstructured.Unstructured, gen int64, _ string) {
@@ -374,7 +374,7 @@ func TestRevokedAfterFixingASpec(t *testing.T) {
 	gen := obj.GetGeneration()
 	setStatus(obj, gen,
 		cond("Stalled", "True", "CredentialsInvalid", "old", gen-1),
-		cond("Ready", "False", "TokenRevoked", "spec.revoked is true", gen))
+		cond("Ready", "True", "TokenRevoked", "spec.revoked is true", gen))
 	if got := runHealth(t, readScript(t), obj); got.Status != "Suspended" {
 		t.Errorf("got %+v, want Suspended", got)
 	}
