@@ -21,8 +21,6 @@ const (
 	ReasonTokenRevoked = "TokenRevoked"
 	// ReasonInSync: the account's settings match the spec (or, under Observe, were read).
 	ReasonInSync = "InSync"
-	// ReasonCreating: a token is being created (the first one, a rotation or a replacement).
-	ReasonCreating = "Creating"
 	// ReasonDriftDetected: under Observe, Falcon's settings differ from the spec.
 	ReasonDriftDetected = "DriftDetected"
 	// ReasonCredentialsNotFound: the credentials Secret or one of its keys is missing.
