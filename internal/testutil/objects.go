@@ -46,12 +46,9 @@ func Gone(ctx context.Context, c client.Reader, obj client.Object) func() (bool,
 // NewToken is a FalconInstallationToken on the simulator's cloud with the credentials Secret
 // CredentialsName; change adjusts it.
 func NewToken(namespace, name string, change ...func(*falconv1alpha1.FalconInstallationToken)) *falconv1alpha1.FalconInstallationToken {
-	fit := &falconv1alpha1.FalconInstallationToken{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI: falconv1alpha1.FalconAPI{Cloud: SimCloud, CredentialsSecretRef: falconv1alpha1.LocalCredentialsReference{Name: CredentialsName}},
-		},
-	}
+	fit := &falconv1alpha1.FalconInstallationToken{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
+	fit.Spec.FalconAPI.Cloud = SimCloud
+	fit.Spec.FalconAPI.CredentialsSecretRef.Name = CredentialsName
 	for _, c := range change {
 		c(fit)
 	}

@@ -3,7 +3,7 @@ package testutil
 import (
 	"strings"
 
-	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
@@ -12,7 +12,7 @@ import (
 func LiveTokens(sim *falcontest.Simulator, cid string) []falcontest.Token {
 	var live []falcontest.Token
 	for _, t := range sim.Tokens(cid) {
-		if t.Status == falconv1alpha1.TokenStatusValid {
+		if t.Status == falcon.TokenStatusValid {
 			live = append(live, t)
 		}
 	}

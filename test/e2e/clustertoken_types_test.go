@@ -20,36 +20,53 @@ type clusterToken struct {
 	Status            clusterTokenStatus `json:"status,omitempty"`
 }
 
+// The fields as the API documents them, self-contained so that renames in the API package do
+// not break this stand-in before it is replaced.
 type clusterTokenSpec struct {
-	FalconAPI      clusterFalconAPI                   `json:"falconAPI"`
-	Label          string                             `json:"label,omitempty"`
-	ExpiresAfter   *metav1.Duration                   `json:"expiresAfter,omitempty"`
-	Renewal        *falconv1alpha1.Renewal            `json:"renewal,omitempty"`
-	Revoked        bool                               `json:"revoked,omitempty"`
-	TokenID        string                             `json:"tokenID,omitempty"`
-	Secret         clusterSecretTemplate              `json:"secret,omitempty"`
-	DeletionPolicy falconv1alpha1.TokenDeletionPolicy `json:"deletionPolicy,omitempty"`
+	FalconAPI      clusterFalconAPI      `json:"falconAPI"`
+	Label          string                `json:"label,omitempty"`
+	ExpiresAfter   *metav1.Duration      `json:"expiresAfter,omitempty"`
+	Renewal        *clusterTokenRenewal  `json:"renewal,omitempty"`
+	Revoked        bool                  `json:"revoked,omitempty"`
+	TokenID        string                `json:"tokenID,omitempty"`
+	Secret         clusterSecretTemplate `json:"secret,omitempty"`
+	DeletionPolicy string                `json:"deletionPolicy,omitempty"`
 }
 
 // clusterFalconAPI: the credentials Secret lives in the manager's --cluster-resource-namespace.
 type clusterFalconAPI struct {
-	Cloud                string                                   `json:"cloud,omitempty"`
-	CredentialsSecretRef falconv1alpha1.LocalCredentialsReference `json:"credentialsSecretRef"`
+	Cloud                string `json:"cloud,omitempty"`
+	CredentialsSecretRef struct {
+		Name string `json:"name"`
+	} `json:"credentialsSecretRef"`
+}
+
+type clusterTokenRenewal struct {
+	Strategy    string           `json:"strategy,omitempty"`
+	RenewBefore *metav1.Duration `json:"renewBefore,omitempty"`
+	GracePeriod *metav1.Duration `json:"gracePeriod,omitempty"`
 }
 
 type clusterSecretTemplate struct {
-	Name              string                     `json:"name,omitempty"`
-	Namespaces        []string                   `json:"namespaces,omitempty"`
-	NamespaceSelector *metav1.LabelSelector      `json:"namespaceSelector,omitempty"`
-	Labels            map[string]string          `json:"labels,omitempty"`
-	Annotations       map[string]string          `json:"annotations,omitempty"`
-	Keys              *falconv1alpha1.SecretKeys `json:"keys,omitempty"`
+	Name              string                `json:"name,omitempty"`
+	Namespaces        []string              `json:"namespaces,omitempty"`
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	Labels            map[string]string     `json:"labels,omitempty"`
+	Annotations       map[string]string     `json:"annotations,omitempty"`
+	Keys              *struct {
+		Token string  `json:"token,omitempty"`
+		CID   *string `json:"cid,omitempty"`
+	} `json:"keys,omitempty"`
 }
 
+// clusterTokenStatus holds the fields the scenario reads.
 type clusterTokenStatus struct {
-	falconv1alpha1.FalconInstallationTokenStatus `json:",inline"`
-	PublishedNamespaces                          []string           `json:"publishedNamespaces,omitempty"`
-	RefusedNamespaces                            []refusedNamespace `json:"refusedNamespaces,omitempty"`
+	TokenID             string             `json:"tokenID,omitempty"`
+	TokenStatus         string             `json:"tokenStatus,omitempty"`
+	ObservedGeneration  int64              `json:"observedGeneration,omitempty"`
+	Conditions          []metav1.Condition `json:"conditions,omitempty"`
+	PublishedNamespaces []string           `json:"publishedNamespaces,omitempty"`
+	RefusedNamespaces   []refusedNamespace `json:"refusedNamespaces,omitempty"`
 }
 
 type refusedNamespace struct {

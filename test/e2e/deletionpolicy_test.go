@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
@@ -40,7 +41,7 @@ func deletionPolicies(ctx SpecContext) {
 
 	token, found := sim.Token(api.CID, revoke.Status.TokenID)
 	Expect(found).To(BeTrue())
-	Expect(token.Status).To(Equal(falconv1alpha1.TokenStatusRevoked), "Revoke revoked the token")
+	Expect(token.Status).To(Equal(falcon.TokenStatusRevoked), "Revoke revoked the token")
 	Eventually(testutil.Gone(ctx, k8sClient, revokeSecret)).Should(BeTrue(), "the garbage collector removes the Revoke resource's Secret")
 	collected := time.Since(started)
 
@@ -53,7 +54,7 @@ func deletionPolicies(ctx SpecContext) {
 	}).WithTimeout(5 * time.Second).Should(Succeed())
 	token, found = sim.Token(api.CID, orphan.Status.TokenID)
 	Expect(found).To(BeTrue())
-	Expect(token.Status).To(Equal(falconv1alpha1.TokenStatusValid), "Orphan leaves the token valid")
+	Expect(token.Status).To(Equal(falcon.TokenStatusValid), "Orphan leaves the token valid")
 	Expect(testutil.LiveTokens(sim, api.CID)).To(HaveLen(1), "only the orphaned token is live")
 	leader.expectRunning()
 

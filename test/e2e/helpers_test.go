@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
@@ -149,7 +150,7 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	live := func(label string) []falcontest.Token {
 		var out []falcontest.Token
 		for _, t := range byLabel[label] {
-			if t.Status == falconv1alpha1.TokenStatusValid {
+			if t.Status == falcon.TokenStatusValid {
 				out = append(out, t)
 			}
 		}
