@@ -97,7 +97,7 @@ test: manifests generate fmt vet envtest kustomize helm helm-lint ## Run unit an
 	$(MAKE) fuzz
 
 .PHONY: test-e2e
-test-e2e: envtest ## Run the end-to-end suite, scenarios in random order: the manager binary against a real control plane and the Falcon simulator (~7 min).
+test-e2e: envtest ## Run the end-to-end suite, scenarios in random order: the manager binary against a real control plane and the Falcon simulator (~6 min).
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v -ginkgo.randomize-all
 
 .PHONY: bench
