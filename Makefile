@@ -97,8 +97,8 @@ test: manifests generate fmt vet envtest kustomize helm helm-lint ## Run unit an
 	$(MAKE) fuzz
 
 .PHONY: test-e2e
-test-e2e: envtest ## Run the end-to-end suite: the manager binary against a real API server and the Falcon simulator (~10 min).
-	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v
+test-e2e: envtest ## Run the end-to-end suite, scenarios in random order: the manager binary against a real control plane and the Falcon simulator (~6 min).
+	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" go test ./test/e2e/... -count=1 -timeout 20m -v -ginkgo.v -ginkgo.randomize-all
 
 .PHONY: bench
 bench: envtest ## Measure the cost per token (BENCH_N tokens, BENCH_LATENCY per Falcon call): one table, JSON in BENCH_JSON.

@@ -2,7 +2,6 @@ package controller_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -10,7 +9,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // expectNoLeaks fails when any secret the simulator issued (client secrets, access tokens,
@@ -18,30 +17,17 @@ import (
 // the metrics.
 func expectNoLeaks(ctx context.Context) {
 	GinkgoHelper()
-	places := map[string]string{
-		"log":     logs.String(),
-		"events":  allEventText(ctx),
-		"status":  allStatuses(ctx),
-		"metrics": metricsText(),
+	events, _, err := testutil.EventsText(ctx, k8sClient)
+	Expect(err).NotTo(HaveOccurred())
+	statuses, _, err := testutil.StatusesText(ctx, k8sClient)
+	Expect(err).NotTo(HaveOccurred())
+	places := map[string]string{"log": logs.String(), "events": events, "status": statuses, "metrics": metricsText()}
+	for place, text := range places {
+		Expect(text).NotTo(BeEmpty(), place)
 	}
 	secrets := sim.Secrets()
 	Expect(secrets).NotTo(BeEmpty())
-	for place, text := range places {
-		Expect(text).NotTo(BeEmpty(), place)
-		for _, secret := range secrets {
-			Expect(strings.Contains(text, secret)).To(BeFalse(), "a secret the simulator issued appears in the %s", place)
-		}
-	}
-}
-
-func allStatuses(ctx context.Context) string {
-	tokens := &falconv1alpha1.FalconInstallationTokenList{}
-	Expect(k8sClient.List(ctx, tokens)).To(Succeed())
-	settings := &falconv1alpha1.FalconTokenSettingsList{}
-	Expect(k8sClient.List(ctx, settings)).To(Succeed())
-	raw, err := json.Marshal([]any{tokens, settings})
-	Expect(err).NotTo(HaveOccurred())
-	return string(raw)
+	Expect(testutil.Leaks(places, secrets)).To(BeEmpty(), "a secret the simulator issued appears in these places")
 }
 
 func metricsText() string {

@@ -16,6 +16,7 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 var ccidPattern = regexp.MustCompile(`^[0-9A-F]{32}-[0-9A-F]{2}$`)
@@ -571,7 +572,9 @@ var _ = Describe("FalconInstallationToken", func() {
 		Eventually(func() []string {
 			return eventReasons(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, UID: fetchNamespaceUID(ctx, ns)}})
 		}).Should(ContainElement(falconv1alpha1.EventTokensLeftBehind))
-		Expect(allEventText(ctx)).To(ContainSubstring(fit.Status.TokenID), "the Warning names the token left behind")
+		events, _, err := testutil.EventsText(ctx, k8sClient)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(events).To(ContainSubstring(fit.Status.TokenID), "the Warning names the token left behind")
 		Expect(liveTokens(api.CID)).To(ConsistOf(HaveField("ID", fit.Status.TokenID)))
 	})
 

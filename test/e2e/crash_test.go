@@ -17,10 +17,10 @@ func killStorm(ctx SpecContext) {
 		kills = 12
 	)
 	holdKills := map[int]bool{1: true, 5: true, 9: true}
-	ns := newNamespace(ctx, "e2e-kill-storm")
-	api := newAPIClient(ctx, ns, credentialsName)
+	s := newScenario(ctx, "kill-storm")
+	api := s.newAPIClient(ctx, credentialsName)
 	rng := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 1))
-	ensureLeader()
+	current := s.startLeader()
 
 	perBatch := (total + kills - 2) / (kills - 1) // everything is applied before the last kill
 	created, unrecorded, killedWhileHeld := 0, 0, 0
@@ -33,7 +33,7 @@ func killStorm(ctx SpecContext) {
 			DeferCleanup(release)
 		}
 		batch := min(perBatch, total-created)
-		createTokens(ctx, ns, "sensor", created, batch)
+		createTokens(ctx, s.ns, "sensor", created, batch)
 		created += batch
 
 		victim := current
@@ -58,21 +58,21 @@ func killStorm(ctx SpecContext) {
 		}
 		add("all", "kills (SIGKILL)", 1)
 
-		pending := expectUnrecordedTokensPending(ctx, ns, api)
+		pending := expectUnrecordedTokensPending(ctx, s.ns, api)
 		if holdKills[i] {
 			Expect(pending).To(BeNumerically(">=", 1), "the held create made a token the killed manager never recorded")
 		}
 		unrecorded += pending
 
-		current = startManager()
+		current = s.startManager()
 		add("all", "restarts", 1)
 	}
 
 	By("letting the last manager finish")
 	current.waitLeader()
-	waitAllReady(ctx, ns, total, 4*time.Minute)
+	waitAllReady(ctx, s.ns, total, 4*time.Minute)
 	current.expectRunning()
-	tokens := expectOneTokenPerResource(ctx, ns, credentialsName, api)
+	tokens := expectOneTokenPerResource(ctx, s.ns, credentialsName, api)
 
 	scenario := "1 kill -9 storm"
 	record(scenario, "resources", total)
@@ -82,57 +82,4 @@ func killStorm(ctx SpecContext) {
 	record(scenario, "create calls", sim.ClientCalls(api.ClientID, "tokens-create"))
 	record(scenario, "tokens in the simulator", tokens)
 	record(scenario, "duration", time.Since(started).Round(time.Second))
-}
-
-// Scenario 2: two replicas; the leader is killed in the middle of its work and the standby
-// takes over within the lease time, finishing the work without a duplicate.
-func leaderFailover(ctx SpecContext) {
-	const total = 40
-	ns := newNamespace(ctx, "e2e-failover")
-	api := newAPIClient(ctx, ns, credentialsName)
-	leader := ensureLeader()
-	standby := startManager()
-	Consistently(standby.isLeader).WithTimeout(2 * retryPeriod).Should(BeFalse())
-
-	held, release := sim.HoldNext("tokens-create")
-	DeferCleanup(release)
-	createTokens(ctx, ns, "node-pool", 0, total)
-	Eventually(held).Should(BeClosed(), "the leader is creating tokens")
-	Expect(simulator.callsOf(standby.prefix)).To(BeEmpty(), "the standby sends no request while it does not lead")
-	oldHolder, err := leaseHolder(ctx)
-	Expect(err).NotTo(HaveOccurred())
-	Expect(oldHolder).NotTo(BeEmpty())
-
-	By("killing the leader while it waits for a create reply")
-	leader.kill()
-	killedAt := time.Now()
-	release()
-	add("all", "kills (SIGKILL)", 1)
-
-	Eventually(func(g Gomega) {
-		holder, err := leaseHolder(ctx)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(holder).NotTo(BeEmpty())
-		g.Expect(holder).NotTo(Equal(oldHolder))
-	}).WithTimeout(3*leaseDuration + 10*time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
-	takeover := time.Since(killedAt)
-	// The standby may take the lease once it has not seen it renewed for a lease duration; it
-	// looks every retry period.
-	Expect(takeover).To(BeNumerically("<=", leaseDuration+3*retryPeriod+2*time.Second), "takeover within the lease time")
-	standby.waitLeader()
-	current = standby
-	for _, c := range simulator.callsOf(standby.prefix) {
-		Expect(c.at).To(BeTemporally(">=", killedAt), "the standby sent nothing before it took over")
-	}
-
-	waitAllReady(ctx, ns, total, 3*time.Minute)
-	current.expectRunning()
-	tokens := expectOneTokenPerResource(ctx, ns, credentialsName, api)
-
-	scenario := "2 leader failover"
-	record(scenario, "resources", total)
-	record(scenario, "lease duration", leaseDuration)
-	record(scenario, "takeover after SIGKILL of the leader", takeover.Round(10*time.Millisecond))
-	record(scenario, "create calls", sim.ClientCalls(api.ClientID, "tokens-create"))
-	record(scenario, "tokens in the simulator", tokens)
 }

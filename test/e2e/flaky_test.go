@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // Scenario 3: 40 resources applied while 20% of API requests are answered 5xx, 5% of connections
@@ -26,9 +26,10 @@ func flakyAPI(ctx SpecContext) {
 		// applied during it: 1s, 2s and 4s apart.
 		outageAttempts = 4
 	)
-	ns := newNamespace(ctx, "e2e-flaky-api")
-	api := newAPIClient(ctx, ns, credentialsName)
-	ensureLeader()
+	s := newScenario(ctx, "flaky-api")
+	ns := s.ns
+	api := s.newAPIClient(ctx, credentialsName)
+	s.startLeader()
 	attempts := watchAttempts(ns)
 	DeferCleanup(sim.SetFaults, falcontest.Faults{})
 
@@ -45,7 +46,7 @@ func flakyAPI(ctx SpecContext) {
 	createTokens(ctx, ns, "flaky", total, late)
 	lateNames := make([]string, 0, late)
 	for i := total; i < total+late; i++ {
-		lateNames = append(lateNames, fmt.Sprintf("flaky-%03d", i))
+		lateNames = append(lateNames, tokenName("flaky", i))
 	}
 	Eventually(func() int32 { return attempts.highest(lateNames) }).WithTimeout(time.Minute).Should(
 		BeNumerically(">=", outageAttempts), "the outage counts failed attempts")
@@ -124,7 +125,7 @@ func watchAttempts(namespace string) *attemptWatch {
 }
 
 func (aw *attemptWatch) observe(fit *falconv1alpha1.FalconInstallationToken) {
-	obs := attemptObservation{attempts: fit.Status.FailedAttempts, reason: reasonOf(fit)}
+	obs := attemptObservation{attempts: fit.Status.FailedAttempts, reason: testutil.ReadyReason(fit)}
 	if fit.Status.LastFailureTime != nil {
 		obs.lastFailure = fit.Status.LastFailureTime.Time
 	}

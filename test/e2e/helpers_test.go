@@ -4,53 +4,29 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
+// What the scenarios do with FalconInstallationTokens and check of them.
+
 const (
-	credentialsName = "falcon-api"
+	credentialsName = testutil.CredentialsName
 	tokenKey        = falconv1alpha1.DefaultTokenKey
 	cidKey          = falconv1alpha1.DefaultCIDKey
 )
 
-// newNamespace creates a namespace for one scenario. Nothing is deleted afterwards: the last
-// scenarios look at everything the earlier ones left.
-func newNamespace(ctx context.Context, name string) string {
-	GinkgoHelper()
-	Expect(k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
-	return name
-}
-
-// newAPIClient registers a fresh API client, and so a fresh customer account, in the simulator
-// and stores its credentials in Secret namespace/secretName.
-func newAPIClient(ctx context.Context, namespace, secretName string, scopes ...string) falcontest.APIClient {
-	GinkgoHelper()
-	c := sim.AddClient(falcontest.APIClient{Scopes: scopes})
-	Expect(k8sClient.Create(ctx, credentialsSecret(namespace, secretName, c.ClientID, c.ClientSecret))).To(Succeed())
-	return c
-}
-
-func credentialsSecret(namespace, name, id, secret string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		StringData: map[string]string{"client_id": id, "client_secret": secret},
-	}
-}
-
-type tokenOption func(*falconv1alpha1.FalconInstallationToken)
+type tokenOption = func(*falconv1alpha1.FalconInstallationToken)
 
 func expiresAfter(d time.Duration) tokenOption {
 	return func(f *falconv1alpha1.FalconInstallationToken) {
@@ -64,19 +40,12 @@ func credentials(secretName string) tokenOption {
 	}
 }
 
-// newToken is a FalconInstallationToken on the simulator's cloud with the scenario's credentials.
-func newToken(namespace, name string, opts ...tokenOption) *falconv1alpha1.FalconInstallationToken {
-	fit := &falconv1alpha1.FalconInstallationToken{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI: falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName}},
-		},
-	}
-	for _, o := range opts {
-		o(fit)
-	}
-	return fit
+func deletionPolicy(p falconv1alpha1.TokenDeletionPolicy) tokenOption {
+	return func(f *falconv1alpha1.FalconInstallationToken) { f.Spec.DeletionPolicy = p }
 }
+
+// tokenName is the name of the i-th resource createTokens makes with prefix.
+func tokenName(prefix string, i int) string { return fmt.Sprintf("%s-%03d", prefix, i) }
 
 // createTokens creates tokens prefix-<from> to prefix-<from+n-1>; every other one expires.
 func createTokens(ctx context.Context, namespace, prefix string, from, n int, opts ...tokenOption) {
@@ -86,7 +55,7 @@ func createTokens(ctx context.Context, namespace, prefix string, from, n int, op
 		if i%2 == 0 {
 			all = append([]tokenOption{expiresAfter(720 * time.Hour)}, opts...)
 		}
-		Expect(k8sClient.Create(ctx, newToken(namespace, fmt.Sprintf("%s-%03d", prefix, i), all...))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.NewToken(namespace, tokenName(prefix, i), all...))).To(Succeed())
 	}
 }
 
@@ -103,21 +72,9 @@ func fetch[T client.Object](ctx context.Context, obj T) T {
 	return obj
 }
 
-func readyOf(fit *falconv1alpha1.FalconInstallationToken) *metav1.Condition {
-	return meta.FindStatusCondition(fit.Status.Conditions, falconv1alpha1.ConditionReady)
-}
-
-// isReady is Ready=True for the current generation.
-func isReady(fit *falconv1alpha1.FalconInstallationToken) bool {
-	c := readyOf(fit)
-	return c != nil && c.Status == metav1.ConditionTrue && fit.Status.ObservedGeneration == fit.Generation
-}
-
-func reasonOf(fit *falconv1alpha1.FalconInstallationToken) string {
-	if c := readyOf(fit); c != nil {
-		return c.Reason
-	}
-	return ""
+// eventReasons returns a function for Eventually: the reasons of the events about obj.
+func eventReasons(ctx context.Context, obj client.Object) func() ([]string, error) {
+	return func() ([]string, error) { return testutil.EventReasons(ctx, k8sClient, obj) }
 }
 
 // waitAllReady waits until want resources in namespace are all Ready, and returns them.
@@ -129,8 +86,8 @@ func waitAllReady(ctx context.Context, namespace string, want int, timeout time.
 		g.Expect(items).To(HaveLen(want))
 		var notReady []string
 		for i := range items {
-			if !isReady(&items[i]) {
-				notReady = append(notReady, items[i].Name+": "+reasonOf(&items[i]))
+			if !testutil.IsReady(&items[i]) {
+				notReady = append(notReady, items[i].Name+": "+testutil.ReadyReason(&items[i]))
 			}
 		}
 		g.Expect(notReady).To(BeEmpty(), "not Ready yet")
@@ -165,32 +122,16 @@ func expectUnrecordedTokensPending(ctx context.Context, namespace string, api fa
 			continue
 		}
 		unrecorded++
-		fit := byLabel[baseLabelOf(t.Label)]
+		fit := byLabel[testutil.BaseLabel(t.Label)]
 		Expect(fit).NotTo(BeNil(), "token %q belongs to a resource", t.Label)
 		raw, pending := fit.Annotations[falconv1alpha1.CreateIntentAnnotation]
 		Expect(pending).To(BeTrue(), "%s: a token not yet in status belongs to a recorded create intent", fit.Name)
 		intent := falconv1alpha1.CreateIntent{}
 		Expect(json.Unmarshal([]byte(raw), &intent)).To(Succeed())
 		Expect(intent.Revision).To(BeNumerically(">", fit.Status.Revision), "%s: the create intent is not finished", fit.Name)
-		Expect(intent.Marker).To(Equal(markerOf(t.Label)), "%s: the create intent's marker is the token's", fit.Name)
+		Expect(intent.Marker).To(Equal(testutil.Marker(t.Label)), "%s: the create intent's marker is the token's", fit.Name)
 	}
 	return unrecorded
-}
-
-// baseLabelOf is a Falcon token label without the operator's marker.
-func baseLabelOf(label string) string {
-	if i := strings.LastIndex(label, " [fto-"); i >= 0 {
-		return label[:i]
-	}
-	return label
-}
-
-// markerOf is the marker at the end of a Falcon token label.
-func markerOf(label string) string {
-	if i := strings.LastIndex(label, " [fto-"); i >= 0 && strings.HasSuffix(label, "]") {
-		return label[i+2 : len(label)-1]
-	}
-	return ""
 }
 
 // expectOneTokenPerResource checks the invariant every scenario ends with: each resource of
@@ -209,7 +150,7 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	tokens := sim.Tokens(api.CID)
 	byLabel := map[string][]falcontest.Token{}
 	for _, t := range tokens {
-		byLabel[baseLabelOf(t.Label)] = append(byLabel[baseLabelOf(t.Label)], t)
+		byLabel[testutil.BaseLabel(t.Label)] = append(byLabel[testutil.BaseLabel(t.Label)], t)
 	}
 	live := func(label string) []falcontest.Token {
 		var out []falcontest.Token
@@ -230,8 +171,8 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 		duplicates += max(len(byLabel[label])-1, 0)
 	}
 	var unowned []string
-	for _, t := range tokens {
-		if t.Status == falcon.TokenStatusValid && !owned[baseLabelOf(t.Label)] {
+	for _, t := range testutil.LiveTokens(sim, api.CID) {
+		if !owned[testutil.BaseLabel(t.Label)] {
 			unowned = append(unowned, t.Label)
 		}
 	}
@@ -262,68 +203,4 @@ func secretsOf(ctx context.Context, namespace string) map[string]*corev1.Secret 
 		out[fit.Name] = s
 	}
 	return out
-}
-
-// eventReasons are the reasons of the events recorded about obj.
-func eventReasons(ctx context.Context, obj client.Object) []string {
-	GinkgoHelper()
-	list := &eventsv1.EventList{}
-	Expect(k8sClient.List(ctx, list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
-	var reasons []string
-	for _, e := range list.Items {
-		if e.Regarding.UID == obj.GetUID() {
-			reasons = append(reasons, e.Reason)
-		}
-	}
-	return reasons
-}
-
-// allEventsText is every event in the cluster, in full.
-func allEventsText(ctx context.Context) (string, int) {
-	GinkgoHelper()
-	list := &eventsv1.EventList{}
-	Expect(k8sClient.List(ctx, list)).To(Succeed())
-	raw, err := json.Marshal(list.Items)
-	Expect(err).NotTo(HaveOccurred())
-	return string(raw), len(list.Items)
-}
-
-// allStatusesText is the status of every resource of both kinds.
-func allStatusesText(ctx context.Context) (string, int) {
-	GinkgoHelper()
-	tokens := &falconv1alpha1.FalconInstallationTokenList{}
-	Expect(k8sClient.List(ctx, tokens)).To(Succeed())
-	settings := &falconv1alpha1.FalconTokenSettingsList{}
-	Expect(k8sClient.List(ctx, settings)).To(Succeed())
-	var statuses []any
-	for _, t := range tokens.Items {
-		statuses = append(statuses, t.Status)
-	}
-	for _, s := range settings.Items {
-		statuses = append(statuses, s.Status)
-	}
-	raw, err := json.Marshal(statuses)
-	Expect(err).NotTo(HaveOccurred())
-	return string(raw), len(statuses)
-}
-
-// callsOf are the requests the simulator received from clientID, from since on.
-func callsOf(clientID string, since time.Time) []falcontest.Call {
-	var out []falcontest.Call
-	for _, c := range sim.CallLog() {
-		if c.ClientID == clientID && !c.At.Before(since) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func countCalls(calls []falcontest.Call, match func(falcontest.Call) bool) int {
-	n := 0
-	for _, c := range calls {
-		if match(c) {
-			n++
-		}
-	}
-	return n
 }

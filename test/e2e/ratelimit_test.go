@@ -9,6 +9,7 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // inFlightGrace is how long after the first 429 a request still counts as sent before that
@@ -18,10 +19,11 @@ const inFlightGrace = 500 * time.Millisecond
 // Scenario 4: one credential's account answers 429 for 20 seconds while 20 resources use it.
 func rateLimitStorm(ctx SpecContext) {
 	const total = 20
-	ns := newNamespace(ctx, "e2e-rate-limit")
-	limited := newAPIClient(ctx, ns, "creds-limited")
-	other := newAPIClient(ctx, ns, "creds-other")
-	ensureLeader()
+	s := newScenario(ctx, "rate-limit")
+	ns := s.ns
+	limited := s.newAPIClient(ctx, "creds-limited")
+	other := s.newAPIClient(ctx, "creds-other")
+	leader := s.startLeader()
 
 	until := time.Now().Add(20 * time.Second)
 	sim.ForceRateLimit(limited.CID, until)
@@ -31,11 +33,11 @@ func rateLimitStorm(ctx SpecContext) {
 	}
 	started := time.Now()
 	createTokens(ctx, ns, "limited", 0, total, credentials("creds-limited"))
-	unaffected := newToken(ns, "other-credential", credentials("creds-other"))
+	unaffected := testutil.NewToken(ns, "other-credential", credentials("creds-other"))
 	Expect(k8sClient.Create(ctx, unaffected)).To(Succeed())
 
 	// Another credential is not held up by the cooldown of this one.
-	Eventually(func() bool { return isReady(fetch(ctx, unaffected)) }).WithTimeout(15 * time.Second).Should(BeTrue())
+	Eventually(testutil.Object(ctx, k8sClient, unaffected)).WithTimeout(15 * time.Second).Should(testutil.BeReady())
 	otherReady := time.Since(started)
 	Expect(time.Now()).To(BeTemporally("<", until), "the other credential's resource was Ready while the window was still closed")
 
@@ -45,7 +47,7 @@ func rateLimitStorm(ctx SpecContext) {
 			if fit.Name == unaffected.Name {
 				continue
 			}
-			c := readyOf(&fit)
+			c := testutil.ReadyCondition(&fit)
 			g.Expect(c).NotTo(BeNil(), fit.Name)
 			g.Expect(c.Reason).To(Equal(falconv1alpha1.ReasonRateLimited), fit.Name)
 			g.Expect(c.Message).To(ContainSubstring(retryAt.UTC().Format(time.RFC3339)), fit.Name)
@@ -57,7 +59,7 @@ func rateLimitStorm(ctx SpecContext) {
 		if fit.Name == unaffected.Name {
 			continue
 		}
-		Expect(readyOf(&fit).LastTransitionTime.Time).To(BeTemporally(">=", retryAt.Add(-time.Second)), "%s: Ready only after Retryafter", fit.Name)
+		Expect(testutil.ReadyCondition(&fit).LastTransitionTime.Time).To(BeTemporally(">=", retryAt.Add(-time.Second)), "%s: Ready only after Retryafter", fit.Name)
 	}
 
 	calls := callsOf(limited.ClientID, started)
@@ -87,7 +89,7 @@ func rateLimitStorm(ctx SpecContext) {
 	Expect(after).To(BeNumerically(">", 0), "work resumed after the window")
 	expectOneTokenPerResource(ctx, ns, "creds-limited", limited)
 	expectOneTokenPerResource(ctx, ns, "creds-other", other)
-	current.expectRunning()
+	leader.expectRunning()
 
 	scenario := "4 429 storm"
 	record(scenario, "resources of the limited credential", total)
@@ -104,7 +106,7 @@ func rateLimitStorm(ctx SpecContext) {
 func lastReady(ctx SpecContext, namespace string) time.Time {
 	var last metav1.Time
 	for _, fit := range listTokens(ctx, namespace) {
-		if c := readyOf(&fit); c != nil && c.LastTransitionTime.After(last.Time) {
+		if c := testutil.ReadyCondition(&fit); c != nil && c.LastTransitionTime.After(last.Time) {
 			last = c.LastTransitionTime
 		}
 	}

@@ -15,11 +15,12 @@ import (
 // the grace period, and releases the lease on the way, so a standby takes over at once instead
 // of waiting out a lease duration.
 func gracefulShutdown(ctx SpecContext) {
-	leader := ensureLeader()
-	standby := startManager()
+	s := newScenario(ctx, "shutdown")
+	leader := s.startLeader()
+	standby := s.startManager()
 	Consistently(standby.isLeader).WithTimeout(2 * retryPeriod).Should(BeFalse())
-	holders := watchLease()
-	oldHolder, err := leaseHolder(ctx)
+	holders := watchLease(s.ns)
+	oldHolder, err := s.leaseHolder(ctx)
 	Expect(err).NotTo(HaveOccurred())
 
 	signalled := time.Now()
@@ -28,7 +29,6 @@ func gracefulShutdown(ctx SpecContext) {
 	Expect(exitedIn).To(BeNumerically("<", gracePeriod), "exit within terminationGracePeriodSeconds")
 
 	standby.waitLeader()
-	current = standby
 	var released, acquired *leaseChange
 	Eventually(func(g Gomega) {
 		released, acquired = holders.handover(oldHolder, signalled)
@@ -47,7 +47,7 @@ func gracefulShutdown(ctx SpecContext) {
 	record(scenario, "standby took the lease after its release in", acquired.at.Sub(released.at).Round(10*time.Millisecond))
 }
 
-// leaseWatch records every holder the manager's lease had, from a watch.
+// leaseWatch records every holder the manager's lease in a namespace had, from a watch.
 type leaseWatch struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -61,10 +61,10 @@ type leaseChange struct {
 	holder string
 }
 
-func watchLease() *leaseWatch {
+func watchLease(namespace string) *leaseWatch {
 	GinkgoHelper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := k8sClient.Watch(ctx, &coordinationv1.LeaseList{}, client.InNamespace(leaseNamespace))
+	w, err := k8sClient.Watch(ctx, &coordinationv1.LeaseList{}, client.InNamespace(namespace))
 	Expect(err).NotTo(HaveOccurred())
 	lw := &leaseWatch{cancel: cancel, done: make(chan struct{})}
 	go func() {

@@ -30,7 +30,8 @@ type simServer struct {
 type proxiedCall struct {
 	at     time.Time
 	op     string // the simulator's operation names, which are also the metrics' operation label
-	status int    // 0 when no reply reached the manager (dropped, hung)
+	method string
+	status int // 0 when no reply reached the manager (dropped, hung)
 }
 
 func startSimServer(sim *falcontest.Simulator) *simServer {
@@ -61,7 +62,7 @@ func (s *simServer) handler(sim *falcontest.Simulator) http.Handler {
 		sim.ServeHTTP(rec, r)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.calls[prefix] = append(s.calls[prefix], proxiedCall{at: at, op: operation(r.Method, r.URL.Path), status: rec.sent()})
+		s.calls[prefix] = append(s.calls[prefix], proxiedCall{at: at, op: operation(r.Method, r.URL.Path), method: r.Method, status: rec.sent()})
 	})
 }
 
@@ -132,4 +133,25 @@ func (r *statusRecorder) sent() int {
 		return 0
 	}
 	return r.status
+}
+
+// callsOf are the requests the simulator received from clientID, from since on.
+func callsOf(clientID string, since time.Time) []falcontest.Call {
+	var out []falcontest.Call
+	for _, c := range sim.CallLog() {
+		if c.ClientID == clientID && !c.At.Before(since) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func countCalls(calls []falcontest.Call, match func(falcontest.Call) bool) int {
+	n := 0
+	for _, c := range calls {
+		if match(c) {
+			n++
+		}
+	}
+	return n
 }

@@ -1,11 +1,13 @@
-// Package e2e_test is the end-to-end suite: the built manager binary against a real API server
-// and the Falcon simulator, checked from the outside.
+// Package e2e_test is the end-to-end suite: the built manager binary against a real control
+// plane and the Falcon simulator, checked from the outside.
 //
 // The arrangement:
 //
 //   - kube-apiserver and etcd run as processes started by controller-runtime's envtest, from the
 //     binaries hack/setup-envtest.sh builds (KUBEBUILDER_ASSETS), with the CRDs of
-//     config/crd/bases installed.
+//     config/crd/bases installed; then kube-controller-manager from the same directory, with
+//     the namespace controller and the garbage collector only, so that namespaces are deleted
+//     and owned objects collected as in a real cluster.
 //   - The manager is built once (go build) and every replica runs as its own OS process with a
 //     kubeconfig file, leader election and JSON logs captured to a file per process. Tests kill it
 //     with SIGKILL, stop it with SIGTERM and start it again.
@@ -16,9 +18,11 @@
 //     prefix is stripped before the simulator sees the request, and lets the test attribute every
 //     request to the process that sent it, to compare with that process's own metrics.
 //
-// The scenarios share the control plane and the simulator and run in order; each uses its own
-// namespace and its own API client (and so its own customer account) in the simulator, so that
-// counters and token stores are per scenario. The counts they measure are printed at the end.
+// The control plane and the simulator are shared; everything else belongs to one scenario (see
+// scenario): its namespaces, its API clients (and so its customer accounts), and its manager
+// processes, which watch only its namespaces and keep their lease there. So each scenario runs
+// alone (-ginkgo.focus) or in any order, and ends with its own leak check and metrics
+// comparison. The counts they measure are printed at the end.
 package e2e_test
 
 import (
@@ -43,9 +47,9 @@ import (
 )
 
 // Timing of every manager process. The lease is short so that a restarted or standby replica
-// takes over within seconds; the sync period is long enough that periodic drift checks of the
-// hundreds of resources the scenarios leave behind stay a small load, and that a problem a
-// person must fix is rechecked only a few times in the two minutes scenario 7 watches.
+// takes over within seconds; the sync period is long enough that a problem a person must fix
+// is rechecked only a few times while scenario 7 watches, and scenarios that need the drift
+// check sooner choose their own.
 const (
 	syncPeriod    = time.Minute
 	leaseDuration = 5 * time.Second
@@ -53,20 +57,20 @@ const (
 	retryPeriod   = time.Second
 	// gracePeriod is terminationGracePeriodSeconds of config/manager/manager.yaml.
 	gracePeriod = 10 * time.Second
-	// leaseName is the manager's LeaderElectionID; the lease lives in leaseNamespace.
-	leaseName      = "falcon-token-operator.falconops.io"
-	leaseNamespace = "default"
+	// leaseName is the manager's LeaderElectionID; the lease lives in the scenario's namespace.
+	leaseName = "falcon-token-operator.falconops.io"
 )
 
 var (
-	repoRoot      string
-	workDir       string // the manager binary, its kubeconfig and the log of every process
-	managerBinary string
-	kubeconfig    string
-	testEnv       *envtest.Environment
-	k8sClient     client.WithWatch
-	sim           *falcontest.Simulator
-	simulator     *simServer
+	repoRoot          string
+	workDir           string // the manager binary, the kubeconfig and the log of every process
+	managerBinary     string
+	kubeconfig        string
+	testEnv           *envtest.Environment
+	controllerManager *process
+	k8sClient         client.WithWatch
+	sim               *falcontest.Simulator
+	simulator         *simServer
 )
 
 func TestE2E(t *testing.T) {
@@ -93,10 +97,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "go build: %s", out)
 	record("setup", "manager build", time.Since(started).Round(time.Second))
 
-	By("starting kube-apiserver and etcd")
+	By("starting kube-apiserver and etcd, with the CRDs")
 	started = time.Now()
+	assets := envtestAssets()
 	testEnv = &envtest.Environment{
-		BinaryAssetsDirectory:    envtestAssets(),
+		BinaryAssetsDirectory:    assets,
 		CRDDirectoryPaths:        []string{filepath.Join(repoRoot, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing:    true,
 		ControlPlaneStartTimeout: 2 * time.Minute,
@@ -113,6 +118,10 @@ var _ = BeforeSuite(func() {
 	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
 	k8sClient, err = client.NewWithWatch(admin.Config(), client.Options{Scheme: newScheme()})
 	Expect(err).NotTo(HaveOccurred())
+
+	By("starting kube-controller-manager: the namespace controller and the garbage collector")
+	controllerManager = startControllerManager(assets, kubeconfig)
+	DeferCleanup(func() { controllerManager.terminate(30 * time.Second) })
 	record("setup", "control plane start", time.Since(started).Round(time.Second))
 
 	By("serving the Falcon simulator")
@@ -134,7 +143,7 @@ var _ = ReportAfterSuite("scenario counts", func(r Report) {
 		_ = os.RemoveAll(workDir)
 		return
 	}
-	fmt.Fprintf(os.Stdout, "\nThe manager logs, kubeconfig and binary are kept in %s\n", workDir)
+	fmt.Fprintf(os.Stdout, "\nThe logs of every process, the kubeconfig and the manager binary are kept in %s\n", workDir)
 	printLogTails(os.Stdout, 40)
 })
 

@@ -1,7 +1,7 @@
 package e2e_test
 
 import (
-	"fmt"
+	"context"
 	"slices"
 	"time"
 
@@ -13,32 +13,42 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // Scenario 6 in two parts: Secrets tampered with while the manager runs (6a), and while it is
 // down (6b), where the new process has not read the values from Falcon yet and must not take
-// an edited Secret's value for the token's.
-var tampering struct {
+// an edited Secret's value for the token's. Each part publishes its own Secrets first.
+
+const tamperedResources = 10
+
+func tamperedName(i int) string { return tokenName("published", i) }
+
+// published is what a part of scenario 6 starts from: Secrets published and Ready.
+type published struct {
 	ns       string
 	api      falcontest.APIClient
 	original map[string]*corev1.Secret // by resource name, as first published
 	creates  int                       // create calls once every resource was Ready
 }
 
-const tamperedResources = 10
-
-func tamperedName(i int) string { return fmt.Sprintf("published-%03d", i) }
+// publish creates the resources of scenario 6 with the scenario's leader and waits until
+// their Secrets are published.
+func publish(ctx context.Context, s *scenario) *published {
+	GinkgoHelper()
+	p := &published{ns: s.ns, api: s.newAPIClient(ctx, credentialsName)}
+	createTokens(ctx, p.ns, "published", 0, tamperedResources)
+	waitAllReady(ctx, p.ns, tamperedResources, 2*time.Minute)
+	p.original = secretsOf(ctx, p.ns)
+	p.creates = sim.ClientCalls(p.api.ClientID, "tokens-create")
+	Expect(p.creates).To(Equal(tamperedResources))
+	return p
+}
 
 func secretTampering(ctx SpecContext) {
-	ns := newNamespace(ctx, "e2e-tampering")
-	api := newAPIClient(ctx, ns, credentialsName)
-	ensureLeader()
-	createTokens(ctx, ns, "published", 0, tamperedResources)
-	waitAllReady(ctx, ns, tamperedResources, 2*time.Minute)
-	tampering.ns, tampering.api = ns, api
-	tampering.original = secretsOf(ctx, ns)
-	tampering.creates = sim.ClientCalls(api.ClientID, "tokens-create")
-	Expect(tampering.creates).To(Equal(tamperedResources))
+	s := newScenario(ctx, "tampering")
+	leader := s.startLeader()
+	p := publish(ctx, s)
 
 	deleted := []string{tamperedName(0), tamperedName(1), tamperedName(2)}
 	edits := map[string]func(*corev1.Secret){
@@ -53,24 +63,23 @@ func secretTampering(ctx SpecContext) {
 	}
 	started := time.Now()
 	for _, name := range deleted {
-		Expect(k8sClient.Delete(ctx, tampering.original[name].DeepCopy())).To(Succeed())
+		Expect(k8sClient.Delete(ctx, p.original[name].DeepCopy())).To(Succeed())
 	}
 	for name, edit := range edits {
-		s := tampering.original[name].DeepCopy()
-		edit(s)
-		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		secret := p.original[name].DeepCopy()
+		edit(secret)
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 	}
 
-	expectSecretsRestored(ctx, deleted, time.Minute)
+	p.expectRestored(ctx, deleted, time.Minute)
 	restoredIn := time.Since(started)
-	Expect(sim.ClientCalls(api.ClientID, "tokens-create")).To(Equal(tampering.creates), "no token was created to restore a Secret")
+	Expect(sim.ClientCalls(p.api.ClientID, "tokens-create")).To(Equal(p.creates), "no token was created to restore a Secret")
 	for _, name := range append(slices.Clone(deleted), tamperedName(3), tamperedName(4), tamperedName(5), tamperedName(6)) {
-		fit := newToken(ns, name)
-		Eventually(func() []string { return eventReasons(ctx, fetch(ctx, fit)) }).Should(
+		Eventually(eventReasons(ctx, fetch(ctx, testutil.NewToken(p.ns, name)))).Should(
 			ContainElement(falconv1alpha1.EventSecretRestored), "%s: an event says the Secret was restored", name)
 	}
-	tokens := expectOneTokenPerResource(ctx, ns, credentialsName, api)
-	current.expectRunning()
+	tokens := expectOneTokenPerResource(ctx, p.ns, credentialsName, p.api)
+	leader.expectRunning()
 
 	scenario := "6 secret tampering"
 	record(scenario, "Secrets deleted while running", len(deleted))
@@ -80,40 +89,38 @@ func secretTampering(ctx SpecContext) {
 }
 
 func secretTamperingWhileDown(ctx SpecContext) {
-	Expect(tampering.original).NotTo(BeEmpty(), "scenario 6a published the Secrets")
-	ns, api := tampering.ns, tampering.api
-	reads := sim.ClientCalls(api.ClientID, "tokens-read")
-	ensureLeader().kill()
+	s := newScenario(ctx, "tampering-down")
+	leader := s.startLeader()
+	p := publish(ctx, s)
+	reads := sim.ClientCalls(p.api.ClientID, "tokens-read")
+	leader.kill()
 	add("all", "kills (SIGKILL)", 1)
 
 	deleted := []string{tamperedName(0), tamperedName(1), tamperedName(9)}
 	edited := []string{tamperedName(2), tamperedName(3), tamperedName(4)}
 	for _, name := range deleted {
-		key := client.ObjectKeyFromObject(tampering.original[name])
+		key := client.ObjectKeyFromObject(p.original[name])
 		Expect(k8sClient.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}})).To(Succeed())
 	}
 	for _, name := range edited {
-		s := &corev1.Secret{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(tampering.original[name]), s)).To(Succeed())
-		s.Data[tokenKey] = []byte("edited-while-down") // the token ID annotation still names the current token
-		Expect(k8sClient.Update(ctx, s)).To(Succeed())
+		secret := fetch(ctx, p.original[name].DeepCopy())
+		secret.Data[tokenKey] = []byte("edited-while-down") // the token ID annotation still names the current token
+		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 	}
 
-	current = startManager()
+	restarted := s.startLeader()
 	add("all", "restarts", 1)
-	current.waitLeader()
 	restartedAt := time.Now()
-	expectSecretsRestored(ctx, deleted, time.Minute)
+	p.expectRestored(ctx, deleted, time.Minute)
 	restoredIn := time.Since(restartedAt)
-	Expect(sim.ClientCalls(api.ClientID, "tokens-create")).To(Equal(tampering.creates), "no token was created to restore a Secret")
-	Expect(sim.ClientCalls(api.ClientID, "tokens-read")).To(BeNumerically(">", reads), "the new process read the values from Falcon")
+	Expect(sim.ClientCalls(p.api.ClientID, "tokens-create")).To(Equal(p.creates), "no token was created to restore a Secret")
+	Expect(sim.ClientCalls(p.api.ClientID, "tokens-read")).To(BeNumerically(">", reads), "the new process read the values from Falcon")
 	for _, name := range append(slices.Clone(deleted), edited...) {
-		fit := newToken(ns, name)
-		Eventually(func() []string { return eventReasons(ctx, fetch(ctx, fit)) }).Should(
+		Eventually(eventReasons(ctx, fetch(ctx, testutil.NewToken(p.ns, name)))).Should(
 			ContainElement(falconv1alpha1.EventSecretRestored), "%s: an event says the Secret was restored", name)
 	}
-	expectOneTokenPerResource(ctx, ns, credentialsName, api)
-	current.expectRunning()
+	expectOneTokenPerResource(ctx, p.ns, credentialsName, p.api)
+	restarted.expectRunning()
 
 	scenario := "6 secret tampering"
 	record(scenario, "Secrets deleted while down", len(deleted))
@@ -121,12 +128,12 @@ func secretTamperingWhileDown(ctx SpecContext) {
 	record(scenario, "restored after the restart in", restoredIn.Round(100*time.Millisecond))
 }
 
-// expectSecretsRestored waits until every Secret of scenario 6 holds what it was first published
-// with, the deleted ones as new objects.
-func expectSecretsRestored(ctx SpecContext, deleted []string, timeout time.Duration) {
+// expectRestored waits until every Secret holds what it was first published with, the deleted
+// ones as new objects.
+func (p *published) expectRestored(ctx context.Context, deleted []string, timeout time.Duration) {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		for name, want := range tampering.original {
+		for name, want := range p.original {
 			got := &corev1.Secret{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(want), got)).To(Succeed())
 			g.Expect(got.Data).To(Equal(want.Data), "%s: the same values", name)
