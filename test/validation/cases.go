@@ -128,10 +128,14 @@ var InvalidObjects = []Case{
 		func(o *unstructured.Unstructured) { set(o, "Falcon_Token", "spec", "secret", "name") },
 		"spec.secret.name in body should match"},
 	{"a Secret label key that is not a label key", TokenSample,
-		func(o *unstructured.Unstructured) { set(o, map[string]any{"team name": "x"}, "spec", "secret", "labels") },
+		func(o *unstructured.Unstructured) {
+			set(o, map[string]any{"team name": "x"}, "spec", "secret", "labels")
+		},
 		"secret.labels keys must be valid label keys"},
 	{"a Secret label value that is not a label value", TokenSample,
-		func(o *unstructured.Unstructured) { set(o, map[string]any{"team": "platform engineering"}, "spec", "secret", "labels") },
+		func(o *unstructured.Unstructured) {
+			set(o, map[string]any{"team": "platform engineering"}, "spec", "secret", "labels")
+		},
 		"spec.secret.labels.team in body should match"},
 	{"a Secret label value over 63 characters", TokenSample,
 		func(o *unstructured.Unstructured) {
@@ -139,7 +143,9 @@ var InvalidObjects = []Case{
 		},
 		"spec.secret.labels.team: Too long"},
 	{"a Secret annotation key that is not a qualified name", TokenSample,
-		func(o *unstructured.Unstructured) { set(o, map[string]any{"/leading-slash": "x"}, "spec", "secret", "annotations") },
+		func(o *unstructured.Unstructured) {
+			set(o, map[string]any{"/leading-slash": "x"}, "spec", "secret", "annotations")
+		},
 		"secret.annotations keys must be valid annotation keys"},
 	{"Secret annotations over 256 KiB", TokenSample,
 		func(o *unstructured.Unstructured) {
