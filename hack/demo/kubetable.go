@@ -27,7 +27,11 @@ func kubectlGet(ctx context.Context, out io.Writer, config *rest.Config, mapping
 		return err
 	}
 	if len(table.Rows) == 0 {
-		fmt.Fprintf(out, "No resources found in %s namespace.\n", namespace)
+		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+			fmt.Fprintf(out, "No resources found in %s namespace.\n", namespace)
+		} else {
+			fmt.Fprintln(out, "No resources found")
+		}
 		return nil
 	}
 	// kubectl's tabwriter settings (k8s.io/cli-runtime/pkg/printers).

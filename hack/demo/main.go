@@ -139,11 +139,11 @@ func demo(ctx context.Context, opts options, cleanup *teardown) error {
 	}
 	if target.real {
 		// Registered before applying: a token may exist as soon as its object does.
-		cleanup.add("delete the FalconInstallationTokens so their real tokens are revoked", func(ctx context.Context) error {
+		cleanup.add("delete the token samples so that their real tokens are revoked", func(ctx context.Context) error {
 			return revokeTokens(ctx, c, samples, manager)
 		})
 	}
-	if err := applySamples(ctx, c, opts.samplesDir, samples, target); err != nil {
+	if err := applySamples(ctx, c, opts.samplesDir, samples, target, clusterResourceNamespace); err != nil {
 		return err
 	}
 

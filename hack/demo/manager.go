@@ -16,6 +16,11 @@ const managerReadyTimeout = 30 * time.Second
 // in the Falcon console.
 const demoClusterName = "falcon-demo"
 
+// clusterResourceNamespace is the manager's --cluster-resource-namespace, where the cluster-scoped
+// kinds read their credentials Secret: the namespace of the samples' FalconInstallationToken, so
+// that one credentials Secret serves all three kinds. Outside a pod the manager needs the flag.
+const clusterResourceNamespace = "falcon-system"
+
 // startManager starts the manager binary against the control plane and waits for its /readyz.
 func startManager(ctx context.Context, binary, kubeconfig, tmp string, t target, cleanup *teardown) (*child, error) {
 	heading("starting the manager")
@@ -28,6 +33,7 @@ func startManager(ctx context.Context, binary, kubeconfig, tmp string, t target,
 		"--health-probe-bind-address=" + probeAddr,
 		"--sync-period=30s",
 		"--cluster-name=" + demoClusterName,
+		"--cluster-resource-namespace=" + clusterResourceNamespace,
 		"--zap-encoder=console",
 	}
 	if t.cloudEndpoint != "" {
@@ -43,6 +49,7 @@ func startManager(ctx context.Context, binary, kubeconfig, tmp string, t target,
 		return nil, err
 	}
 	detail("pid %d, ready at %s, log %s", manager.pid(), readyz, logPath)
+	detail("cluster-scoped kinds read their credentials in %s (--cluster-resource-namespace)", clusterResourceNamespace)
 	return manager, nil
 }
 

@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -60,6 +65,22 @@ func readiness(ctx context.Context, c client.Client, samples []*unstructured.Uns
 		case condition == nil:
 			shorts = append(shorts, sample.GetName()+" (no Ready condition yet)")
 			longs = append(longs, fmt.Sprintf("    %s: no Ready condition yet", describe(sample)))
+		case condition.status == "True" && condition.current(current.GetGeneration()) && current.GetKind() == kindClusterInstallationToken:
+			// Ready does not wait for namespaces the operator has not seen yet: the demo waits
+			// until the Secret is in every namespace it created for the token.
+			missing, err := unpublished(ctx, c, current)
+			switch {
+			case err != nil:
+				shorts = append(shorts, sample.GetName()+" (namespaces unreadable)")
+				longs = append(longs, fmt.Sprintf("    %s: Ready, but the namespaces are unreadable: %v", describe(sample), err))
+			case len(missing) > 0:
+				shorts = append(shorts, fmt.Sprintf("%s Ready, not yet in %s", sample.GetName(), strings.Join(missing, ",")))
+				longs = append(longs, fmt.Sprintf("    %s: Ready, but its Secret is not yet published in %s", describe(sample), strings.Join(missing, ", ")))
+			default:
+				ready++
+				shorts = append(shorts, sample.GetName()+" Ready")
+				longs = append(longs, fmt.Sprintf("    %s: Ready, published in %s", describe(sample), strings.Join(publishedNamespaces(current), ", ")))
+			}
 		case condition.status == "True" && condition.current(current.GetGeneration()):
 			ready++
 			shorts = append(shorts, sample.GetName()+" Ready")
@@ -99,4 +120,40 @@ func readyCondition(obj *unstructured.Unstructured) *condition {
 		return c
 	}
 	return nil
+}
+
+// unpublished lists the namespaces a ClusterFalconInstallationToken selects, by name or by
+// label, that are not yet in its status.publishedNamespaces.
+func unpublished(ctx context.Context, c client.Client, token *unstructured.Unstructured) ([]string, error) {
+	listed, _, _ := unstructured.NestedStringSlice(token.Object, "spec", "secret", "namespaces")
+	selector := labels.Nothing()
+	if raw, found, _ := unstructured.NestedMap(token.Object, "spec", "secret", "namespaceSelector"); found {
+		labelSelector := &metav1.LabelSelector{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, labelSelector); err != nil {
+			return nil, err
+		}
+		var err error
+		if selector, err = metav1.LabelSelectorAsSelector(labelSelector); err != nil {
+			return nil, err
+		}
+	}
+	namespaces := &corev1.NamespaceList{}
+	if err := c.List(ctx, namespaces); err != nil {
+		return nil, err
+	}
+	published := publishedNamespaces(token)
+	var missing []string
+	for _, ns := range namespaces.Items {
+		selected := slices.Contains(listed, ns.Name) || selector.Matches(labels.Set(ns.Labels))
+		if selected && ns.DeletionTimestamp.IsZero() && !slices.Contains(published, ns.Name) {
+			missing = append(missing, ns.Name)
+		}
+	}
+	return missing, nil
+}
+
+// publishedNamespaces is a ClusterFalconInstallationToken's status.publishedNamespaces.
+func publishedNamespaces(token *unstructured.Unstructured) []string {
+	published, _, _ := unstructured.NestedStringSlice(token.Object, "status", "publishedNamespaces")
+	return published
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -70,47 +72,115 @@ func printTables(ctx context.Context, c client.Client, plane *controlPlane, samp
 	return nil
 }
 
-// printSecretKeys prints the keys of each FalconInstallationToken's Secret; values are masked.
+// printSecretKeys prints the keys of the Secret of each FalconInstallationToken, and of every
+// copy of each ClusterFalconInstallationToken's Secret; values are masked.
 func printSecretKeys(ctx context.Context, c client.Client, samples []*unstructured.Unstructured) error {
 	for _, sample := range samples {
-		if sample.GetKind() != kindInstallationToken {
-			continue
+		var err error
+		switch sample.GetKind() {
+		case kindInstallationToken:
+			err = printTokenSecret(ctx, c, sample)
+		case kindClusterInstallationToken:
+			err = printClusterTokenSecrets(ctx, c, sample)
 		}
-		name, err := tokenSecretName(ctx, c, sample)
 		if err != nil {
 			return err
-		}
-		secret := &corev1.Secret{}
-		key := types.NamespacedName{Namespace: sample.GetNamespace(), Name: name}
-		if err := c.Get(ctx, key, secret); err != nil {
-			return fmt.Errorf("read the Secret of %s: %w", describe(sample), err)
-		}
-		fmt.Println()
-		heading("Secret %s written by the operator (values masked)", key)
-		keys := make([]string, 0, len(secret.Data))
-		for k := range secret.Data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			detail("%s=******** (%d bytes)", k, len(secret.Data[k]))
 		}
 	}
 	return nil
 }
 
-// tokenSecretName is the Secret a FalconInstallationToken reports in status.secretName.
-func tokenSecretName(ctx context.Context, c client.Client, sample *unstructured.Unstructured) (string, error) {
+func printTokenSecret(ctx context.Context, c client.Client, sample *unstructured.Unstructured) error {
+	current, err := currentToken(ctx, c, sample)
+	if err != nil {
+		return err
+	}
+	secret := &corev1.Secret{}
+	key := types.NamespacedName{Namespace: sample.GetNamespace(), Name: current.secretName}
+	if err := c.Get(ctx, key, secret); err != nil {
+		return fmt.Errorf("read the Secret of %s: %w", describe(sample), err)
+	}
+	fmt.Println()
+	heading("Secret %s written by the operator (values masked)", key)
+	for _, k := range sortedKeys(secret.Data) {
+		detail("%s", maskedValue(k, secret.Data[k]))
+	}
+	return nil
+}
+
+// printClusterTokenSecrets prints a line per namespace the token reports published, with the
+// keys of the copy there, and whether the copies hold the same data.
+func printClusterTokenSecrets(ctx context.Context, c client.Client, sample *unstructured.Unstructured) error {
+	current, err := currentToken(ctx, c, sample)
+	if err != nil {
+		return err
+	}
+	published := publishedNamespaces(current.obj)
+	fmt.Println()
+	heading("Secret %s of %s in %d namespaces (values masked)", current.secretName, describe(sample), len(published))
+	w := tabwriter.NewWriter(os.Stdout, 6, 4, 3, ' ', 0)
+	var first *corev1.Secret
+	var differ []string
+	for _, ns := range published {
+		secret := &corev1.Secret{}
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: current.secretName}, secret); err != nil {
+			return fmt.Errorf("read the Secret of %s in %s: %w", describe(sample), ns, err)
+		}
+		masked := []string{}
+		for _, k := range sortedKeys(secret.Data) {
+			masked = append(masked, maskedValue(k, secret.Data[k]))
+		}
+		fmt.Fprintf(w, "    %s\t%s\n", ns, strings.Join(masked, "  "))
+		if first == nil {
+			first = secret
+		} else if !maps.EqualFunc(first.Data, secret.Data, bytes.Equal) {
+			differ = append(differ, ns)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	refused, _, _ := unstructured.NestedSlice(current.obj.Object, "status", "refusedNamespaces")
+	for _, item := range refused {
+		fields, _ := item.(map[string]any)
+		detail("not in %v: %v", fields["namespace"], fields["reason"])
+	}
+	switch {
+	case len(published) > 1 && len(differ) == 0:
+		detail("the %d copies hold the same data", len(published))
+	case len(differ) > 0:
+		detail("WARNING: the copies in %s hold other data than the one in %s", strings.Join(differ, ", "), published[0])
+	}
+	return nil
+}
+
+func sortedKeys(data map[string][]byte) []string {
+	return slices.Sorted(maps.Keys(data))
+}
+
+// maskedValue shows a Secret key with its value's length only.
+func maskedValue(key string, value []byte) string {
+	return fmt.Sprintf("%s=******** (%d bytes)", key, len(value))
+}
+
+// token is a token sample as the API server has it, with the Secret it reports in
+// status.secretName.
+type token struct {
+	obj        *unstructured.Unstructured
+	secretName string
+}
+
+func currentToken(ctx context.Context, c client.Client, sample *unstructured.Unstructured) (token, error) {
 	current := &unstructured.Unstructured{}
 	current.SetGroupVersionKind(sample.GroupVersionKind())
 	if err := c.Get(ctx, client.ObjectKeyFromObject(sample), current); err != nil {
-		return "", err
+		return token{}, err
 	}
 	name, _, _ := unstructured.NestedString(current.Object, "status", "secretName")
 	if name == "" {
-		return "", fmt.Errorf("%s is Ready but has no status.secretName", describe(sample))
+		return token{}, fmt.Errorf("%s is Ready but has no status.secretName", describe(sample))
 	}
-	return name, nil
+	return token{obj: current, secretName: name}, nil
 }
 
 // printEvents prints the latest events of the samples' namespaces and of default, where the
@@ -171,12 +241,21 @@ func printExploring(plane *controlPlane, samples []*unstructured.Unstructured, m
 	fmt.Println()
 	heading("keep exploring")
 	detail("export KUBECONFIG=%s", plane.kubeconfig)
-	detail("kubectl get fit,fts -A -o wide")
+	detail("kubectl get fit,cfit,fts -A -o wide")
+	described := map[string]bool{}
 	for _, sample := range samples {
-		if sample.GetKind() == kindInstallationToken {
-			detail("kubectl describe fit -n %s %s", sample.GetNamespace(), sample.GetName())
-			break
+		if described[sample.GetKind()] {
+			continue
 		}
+		switch sample.GetKind() {
+		case kindInstallationToken:
+			detail("kubectl describe fit -n %s %s", sample.GetNamespace(), sample.GetName())
+		case kindClusterInstallationToken:
+			detail("kubectl describe cfit %s", sample.GetName())
+		default:
+			continue
+		}
+		described[sample.GetKind()] = true
 	}
 	detail("tail -f %s", manager.logPath)
 	if _, err := exec.LookPath("kubectl"); err != nil {

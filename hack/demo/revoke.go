@@ -11,17 +11,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// revokeTimeout bounds the wait for the manager to revoke the real tokens and release the
-// FalconInstallationTokens' finalizers.
+// revokeTimeout bounds the wait for the manager to revoke the real tokens and release the token
+// samples' finalizers.
 const revokeTimeout = 60 * time.Second
 
-// revokeTokens deletes the FalconInstallationToken samples and waits until the manager has
-// revoked their tokens in Falcon and released them (deletionPolicy Revoke), so a demo against
-// the real cloud leaves no valid token behind.
+// revokeTokens deletes the token samples (FalconInstallationToken and
+// ClusterFalconInstallationToken) and waits until the manager has revoked their tokens in Falcon
+// and released them (deletionPolicy Revoke), so a demo against the real cloud leaves no valid
+// token behind.
 func revokeTokens(ctx context.Context, c client.Client, samples []*unstructured.Unstructured, manager *child) error {
 	var tokens []*unstructured.Unstructured
 	for _, sample := range samples {
-		if sample.GetKind() != kindInstallationToken {
+		if !isToken(sample.GetKind()) {
 			continue
 		}
 		if err := c.Delete(ctx, sample.DeepCopy()); err != nil && !apierrors.IsNotFound(err) {

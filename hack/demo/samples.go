@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,19 +17,30 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
 // fieldOwner is the demo's server-side apply field manager.
 const fieldOwner = "falcon-demo"
 
 const (
-	kindInstallationToken = "FalconInstallationToken"
-	kindTokenSettings     = "FalconTokenSettings"
+	kindInstallationToken        = "FalconInstallationToken"
+	kindClusterInstallationToken = "ClusterFalconInstallationToken"
+	kindTokenSettings            = "FalconTokenSettings"
 )
 
-// applySamples creates the credentials Secrets the samples refer to, points the samples at the
-// target and applies them.
-func applySamples(ctx context.Context, c client.Client, dir string, samples []*unstructured.Unstructured, t target) error {
+// selectedNamespace is the namespace the demo creates with the labels of the cluster tokens'
+// namespaceSelector, so that they publish into a namespace they select besides those they list.
+const selectedNamespace = "edge-sensors"
+
+// isToken reports whether kind holds an installation token (and is revoked when deleted).
+func isToken(kind string) bool {
+	return kind == kindInstallationToken || kind == kindClusterInstallationToken
+}
+
+// applySamples creates the credentials Secrets the samples refer to and the namespaces the
+// cluster tokens publish into, points the samples at the target and applies them.
+func applySamples(ctx context.Context, c client.Client, dir string, samples []*unstructured.Unstructured, t target, clusterResourceNamespace string) error {
 	heading("applying %s", dir)
 	switch {
 	case t.cloud == simulatorCloud:
@@ -42,13 +54,17 @@ func applySamples(ctx context.Context, c client.Client, dir string, samples []*u
 			observeOnly(sample)
 			detail("note: %s %s only reads your account's settings (managementPolicy Observe, no managed fields)", sample.GetKind(), sample.GetName())
 		}
+		if t.real && isToken(sample.GetKind()) {
+			// Whatever the sample says: deleting it on exit must revoke its real token.
+			_ = unstructured.SetNestedField(sample.Object, "Revoke", "spec", "deletionPolicy")
+		}
 	}
 
-	for _, ref := range credentialsRefs(samples) {
-		if err := applyCredentials(ctx, c, ref, t); err != nil {
+	for _, ref := range credentialsRefs(samples, clusterResourceNamespace) {
+		if err := applyCredentials(ctx, c, ref.secret, t); err != nil {
 			return err
 		}
-		detail("Secret %s with client_id and client_secret", ref)
+		detail("Secret %s with client_id and client_secret, for %s", ref.secret, strings.Join(ref.readers, ", "))
 	}
 	for _, sample := range samples {
 		if ns := sample.GetNamespace(); ns != "" {
@@ -56,6 +72,13 @@ func applySamples(ctx context.Context, c client.Client, dir string, samples []*u
 				return err
 			}
 		}
+	}
+	// After the namespaces applied without labels: the same field manager applying one of them
+	// again without labels would remove them.
+	if err := applyClusterTokenNamespaces(ctx, c, samples); err != nil {
+		return err
+	}
+	for _, sample := range samples {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(sample.DeepCopy()), client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 			return fmt.Errorf("apply %s: %w", describe(sample), err)
 		}
@@ -64,17 +87,15 @@ func applySamples(ctx context.Context, c client.Client, dir string, samples []*u
 	return nil
 }
 
-// loadSamples reads every object in dir's YAML files except kustomization.yaml.
+// loadSamples reads the objects of the YAML files dir's kustomization.yaml lists, in its order
+// (as `kubectl apply -k` would), or of every YAML file in dir when it has no kustomization.yaml.
 func loadSamples(dir string) ([]*unstructured.Unstructured, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	files, err := sampleFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	var samples []*unstructured.Unstructured
 	for _, file := range files {
-		if filepath.Base(file) == "kustomization.yaml" {
-			continue
-		}
 		data, err := os.ReadFile(file)
 		if err != nil {
 			return nil, err
@@ -98,6 +119,30 @@ func loadSamples(dir string) ([]*unstructured.Unstructured, error) {
 	return samples, nil
 }
 
+// sampleFiles lists the YAML files kustomization.yaml's resources name, else every YAML file.
+func sampleFiles(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return filepath.Glob(filepath.Join(dir, "*.yaml"))
+	} else if err != nil {
+		return nil, err
+	}
+	var kustomization struct {
+		Resources []string `json:"resources"`
+	}
+	if err := yaml.Unmarshal(data, &kustomization); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "kustomization.yaml"), err)
+	}
+	var files []string
+	for _, resource := range kustomization.Resources {
+		if ext := filepath.Ext(resource); ext != ".yaml" && ext != ".yml" {
+			return nil, fmt.Errorf("%s lists %s: the demo applies YAML files only", filepath.Join(dir, "kustomization.yaml"), resource)
+		}
+		files = append(files, filepath.Join(dir, resource))
+	}
+	return files, nil
+}
+
 // setCloud sets spec.falconAPI.cloud, when the sample has a falconAPI and cloud is not empty.
 func setCloud(sample *unstructured.Unstructured, cloud string) {
 	if _, found, _ := unstructured.NestedMap(sample.Object, "spec", "falconAPI"); found && cloud != "" {
@@ -113,21 +158,71 @@ func observeOnly(settings *unstructured.Unstructured) {
 	unstructured.RemoveNestedField(settings.Object, "spec", "maxActiveTokens")
 }
 
-// credentialsRefs lists the credentials Secrets the samples refer to, each once.
-func credentialsRefs(samples []*unstructured.Unstructured) []types.NamespacedName {
-	var refs []types.NamespacedName
+// credentialsRef is a credentials Secret and the samples that read it.
+type credentialsRef struct {
+	secret  types.NamespacedName
+	readers []string
+}
+
+// credentialsRefs lists the credentials Secrets the samples refer to, each once, where the
+// manager reads them: a namespaced sample's in its own namespace, a cluster-scoped sample's in
+// the manager's --cluster-resource-namespace.
+func credentialsRefs(samples []*unstructured.Unstructured, clusterResourceNamespace string) []credentialsRef {
+	var refs []credentialsRef
 	for _, sample := range samples {
 		name, _, _ := unstructured.NestedString(sample.Object, "spec", "falconAPI", "credentialsSecretRef", "name")
-		namespace, _, _ := unstructured.NestedString(sample.Object, "spec", "falconAPI", "credentialsSecretRef", "namespace")
-		if namespace == "" {
-			namespace = sample.GetNamespace()
+		if name == "" {
+			continue
 		}
-		ref := types.NamespacedName{Namespace: namespace, Name: name}
-		if name != "" && !slices.Contains(refs, ref) {
-			refs = append(refs, ref)
+		secret := types.NamespacedName{Namespace: sample.GetNamespace(), Name: name}
+		if secret.Namespace == "" {
+			secret.Namespace = clusterResourceNamespace
 		}
+		reader := strings.TrimPrefix(sample.GetNamespace()+"/"+sample.GetName(), "/")
+		i := slices.IndexFunc(refs, func(r credentialsRef) bool { return r.secret == secret })
+		if i < 0 {
+			refs = append(refs, credentialsRef{secret: secret})
+			i = len(refs) - 1
+		}
+		refs[i].readers = append(refs[i].readers, reader)
 	}
 	return refs
+}
+
+// applyClusterTokenNamespaces creates the namespaces the cluster tokens list, and
+// selectedNamespace with the labels their namespaceSelectors match.
+func applyClusterTokenNamespaces(ctx context.Context, c client.Client, samples []*unstructured.Unstructured) error {
+	selectedLabels := map[string]string{}
+	for _, sample := range samples {
+		if sample.GetKind() != kindClusterInstallationToken {
+			continue
+		}
+		listed, _, _ := unstructured.NestedStringSlice(sample.Object, "spec", "secret", "namespaces")
+		for _, ns := range listed {
+			if err := applyNamespace(ctx, c, ns); err != nil {
+				return err
+			}
+		}
+		if len(listed) > 0 {
+			detail("Namespaces %s, listed by %s", strings.Join(listed, ", "), describe(sample))
+		}
+		matchLabels, _, _ := unstructured.NestedStringMap(sample.Object, "spec", "secret", "namespaceSelector", "matchLabels")
+		maps.Copy(selectedLabels, matchLabels)
+	}
+	if len(selectedLabels) == 0 {
+		return nil
+	}
+	namespace := corev1ac.Namespace(selectedNamespace).WithLabels(selectedLabels)
+	if err := c.Apply(ctx, namespace, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("apply Namespace %s: %w", selectedNamespace, err)
+	}
+	labels := make([]string, 0, len(selectedLabels))
+	for k, v := range selectedLabels {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	detail("Namespace %s labelled %s, for the namespaceSelector", selectedNamespace, strings.Join(labels, ","))
+	return nil
 }
 
 func applyCredentials(ctx context.Context, c client.Client, ref types.NamespacedName, t target) error {

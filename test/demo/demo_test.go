@@ -1,25 +1,37 @@
 // Package demo_test runs the demo (hack/demo, what `make demo` runs) end to end against the
-// Falcon simulator and checks what a person sees: the tables, the masked Secret, the way to
-// keep exploring, and that nothing it started outlives it.
+// Falcon simulator and checks what a person sees: the tables of the three kinds, the masked
+// Secrets, the cluster token's Secret in its three namespaces, the way to keep exploring (and,
+// with its kubeconfig, what kubectl shows), and that nothing it started outlives it.
 package demo_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // demoTimeout bounds one demo run; the demo itself gives up on Ready after two minutes.
@@ -76,20 +88,41 @@ func TestDemoPrintsTheSamplesAndExits(t *testing.T) {
 	}
 
 	for what, pattern := range map[string]string{
-		"FalconInstallationToken table header": `(?m)^NAME\s+READY\s+STATUS\s+EXPIRES\s+SECRET\s+AGE$`,
-		"FalconInstallationToken Ready row":    `(?m)^falcon-sensor\s+True\s+valid\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+falcon-sensor-token\s+`,
-		"FalconTokenSettings table header":     `(?m)^NAME\s+POLICY\s+TOKENS REQUIRED\s+MAX ACTIVE\s+ACTIVE\s+READY\s+AGE$`,
-		"FalconTokenSettings Ready row":        `(?m)^account\s+Enforce\s+true\s+50\s+\d+\s+True\s+`,
-		"masked CID":                           `(?m)^\s+FALCONCTL_OPT_CID=\*{8} \(\d+ bytes\)$`,
-		"masked provisioning token":            `(?m)^\s+FALCONCTL_OPT_PROVISIONING_TOKEN=\*{8} \(\d+ bytes\)$`,
-		"Created event":                        `(?m)^falcon-system\s+\S+\s+Normal\s+Created\s+falconinstallationtoken/falcon-sensor\s`,
-		"kubeconfig to keep exploring":         `(?m)^\s+export KUBECONFIG=/\S+$`,
-		"kubectl to keep exploring":            `(?m)^\s+kubectl get fit,fts -A -o wide$`,
+		"FalconInstallationToken table header":        `(?m)^NAME\s+READY\s+STATUS\s+EXPIRES\s+SECRET\s+AGE$`,
+		"FalconInstallationToken Ready row":           `(?m)^falcon-sensor\s+True\s+valid\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+falcon-sensor-token\s+`,
+		"ClusterFalconInstallationToken table header": `(?m)^NAME\s+READY\s+STATUS\s+EXPIRES\s+SECRET\s+NAMESPACES\s+AGE$`,
+		"FalconTokenSettings table header":            `(?m)^NAME\s+POLICY\s+TOKENS REQUIRED\s+MAX ACTIVE\s+ACTIVE\s+READY\s+AGE$`,
+		"FalconTokenSettings Ready row":               `(?m)^account\s+Enforce\s+true\s+50\s+\d+\s+True\s+`,
+		"masked CID":                                  `(?m)^\s+FALCONCTL_OPT_CID=\*{8} \(\d+ bytes\)$`,
+		"masked provisioning token":                   `(?m)^\s+FALCONCTL_OPT_PROVISIONING_TOKEN=\*{8} \(\d+ bytes\)$`,
+		"cluster token's copies compared":             `(?m)^\s+the 3 copies hold the same data$`,
+		"Created event":                               `(?m)^falcon-system\s+\S+\s+Normal\s+Created\s+falconinstallationtoken/falcon-sensor\s`,
+		"cluster token's Created event":               `(?m)^default\s+\S+\s+Normal\s+Created\s+clusterfalconinstallationtoken/falcon-platform\s`,
+		"kubeconfig to keep exploring":                `(?m)^\s+export KUBECONFIG=/\S+$`,
+		"kubectl to keep exploring":                   `(?m)^\s+kubectl get fit,cfit,fts -A -o wide$`,
 	} {
 		if !regexp.MustCompile(pattern).MatchString(output) {
 			t.Errorf("the output lacks the %s (%s)", what, pattern)
 		}
 	}
+
+	// The cluster token's row names the namespaces it is published in, however the column
+	// spells the list.
+	row := regexp.MustCompile(`(?m)^falcon-platform\s+True\s+valid\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+falcon-platform-token\s+(.*)$`).FindStringSubmatch(output)
+	if row == nil {
+		t.Errorf("the output lacks the ClusterFalconInstallationToken Ready row")
+	}
+	for _, ns := range clusterTokenNamespaces {
+		if row != nil && !strings.Contains(row[1], ns) {
+			t.Errorf("the ClusterFalconInstallationToken row does not name %s: %q", ns, row[0])
+		}
+		// One line per copy of the cluster token's Secret, keys only.
+		copyLine := `(?m)^\s+` + regexp.QuoteMeta(ns) + `\s+FALCONCTL_OPT_CID=\*{8} \(\d+ bytes\)\s+FALCONCTL_OPT_PROVISIONING_TOKEN=\*{8} \(\d+ bytes\)$`
+		if !regexp.MustCompile(copyLine).MatchString(output) {
+			t.Errorf("the output lacks the masked keys of the cluster token's Secret in %s (%s)", ns, copyLine)
+		}
+	}
+
 	// Every mention of the token key must be masked: no 8-hex token value follows it.
 	if leak := regexp.MustCompile(`FALCONCTL_OPT_PROVISIONING_TOKEN=[^*]`).FindString(output); leak != "" {
 		t.Errorf("the output shows a token value: %q", leak)
@@ -97,10 +130,18 @@ func TestDemoPrintsTheSamplesAndExits(t *testing.T) {
 	assertNothingLeftBehind(t, output)
 }
 
-func TestDemoStopsEverythingOnCtrlC(t *testing.T) {
+// TestDemoServesKubectlUntilCtrlC checks, with the kubeconfig the demo prints, what a person
+// exploring with kubectl finds while the demo stays up, then that Ctrl-C stops everything.
+func TestDemoServesKubectlUntilCtrlC(t *testing.T) {
+	var kubeconfig string
+	var secretValues [][]byte
 	// A terminal's Ctrl-C signals the whole foreground process group, children included.
 	interrupt := func(line string, demo *exec.Cmd) {
+		if m := regexp.MustCompile(`^\s+kubeconfig (/\S+)$`).FindStringSubmatch(line); m != nil {
+			kubeconfig = m[1]
+		}
 		if strings.Contains(line, "stays up until Ctrl-C") {
+			secretValues = checkWithKubectl(t, kubeconfig)
 			_ = syscall.Kill(-demo.Process.Pid, syscall.SIGINT)
 		}
 	}
@@ -108,7 +149,104 @@ func TestDemoStopsEverythingOnCtrlC(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the demo failed, or did not exit cleanly on Ctrl-C: %v", err)
 	}
+	if secretValues == nil {
+		t.Errorf("the demo never said it stays up until Ctrl-C")
+	}
+	for _, value := range secretValues {
+		if strings.Contains(output, string(value)) {
+			t.Errorf("the output shows a value of the cluster token's Secret (%d bytes)", len(value))
+		}
+	}
 	assertNothingLeftBehind(t, output)
+}
+
+// clusterTokenNamespaces are where the demo's ClusterFalconInstallationToken publishes its
+// Secret: the two namespaces the sample lists and the one the demo labels for its selector.
+var clusterTokenNamespaces = []string{"edge-sensors", "falcon-kac", "falcon-system"}
+
+// checkWithKubectl reads, as kubectl would with the demo's kubeconfig, the sample
+// ClusterFalconInstallationToken and its Secrets: Ready, published in the three namespaces, the
+// same data in each. It returns the Secret's values, which the demo's output must not show. It
+// only reports errors: the demo must be interrupted whatever happens.
+func checkWithKubectl(t *testing.T, kubeconfig string) [][]byte {
+	t.Helper()
+	if kubeconfig == "" {
+		t.Errorf("the demo is up but never named its kubeconfig")
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Errorf("load the demo's kubeconfig: %v", err)
+		return nil
+	}
+	kube, err := kubernetes.NewForConfig(config)
+	if err != nil {
+		t.Errorf("a client for the demo's control plane: %v", err)
+		return nil
+	}
+	dyn, err := dynamic.NewForConfig(config)
+	if err != nil {
+		t.Errorf("a client for the demo's control plane: %v", err)
+		return nil
+	}
+
+	cfit := schema.GroupVersionResource{Group: "falcon.falconops.io", Version: "v1alpha1", Resource: "clusterfalconinstallationtokens"}
+	token, err := dyn.Resource(cfit).Get(ctx, "falcon-platform", metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("kubectl get cfit falcon-platform: %v", err)
+		return nil
+	}
+	if ready := conditionStatus(token, "Ready"); ready != "True" {
+		t.Errorf("ClusterFalconInstallationToken falcon-platform is Ready=%q, want True", ready)
+	}
+	published, _, _ := unstructured.NestedStringSlice(token.Object, "status", "publishedNamespaces")
+	if !slices.Equal(published, clusterTokenNamespaces) {
+		t.Errorf("ClusterFalconInstallationToken falcon-platform is published in %v, want %v", published, clusterTokenNamespaces)
+	}
+	secretName, _, _ := unstructured.NestedString(token.Object, "status", "secretName")
+	if secretName != "falcon-platform-token" {
+		t.Errorf("ClusterFalconInstallationToken falcon-platform reports the Secret %q, want falcon-platform-token", secretName)
+	}
+
+	var first *corev1.Secret
+	for _, ns := range clusterTokenNamespaces {
+		secret, err := kube.CoreV1().Secrets(ns).Get(ctx, "falcon-platform-token", metav1.GetOptions{})
+		if err != nil {
+			t.Errorf("kubectl get secret -n %s falcon-platform-token: %v", ns, err)
+			continue
+		}
+		for _, key := range []string{"FALCONCTL_OPT_CID", "FALCONCTL_OPT_PROVISIONING_TOKEN"} {
+			if len(secret.Data[key]) == 0 {
+				t.Errorf("the Secret falcon-platform-token in %s has no %s", ns, key)
+			}
+		}
+		if first == nil {
+			first = secret
+			continue
+		}
+		// Compared without printing: the values are secret.
+		if secret.Type != first.Type || !maps.EqualFunc(secret.Data, first.Data, bytes.Equal) {
+			t.Errorf("the Secret falcon-platform-token in %s differs from the one in %s", ns, first.Namespace)
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	return slices.Collect(maps.Values(first.Data))
+}
+
+// conditionStatus is the status of obj's condition of type kind, or "" without one.
+func conditionStatus(obj *unstructured.Unstructured, kind string) string {
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, item := range conditions {
+		if fields, ok := item.(map[string]any); ok && fields["type"] == kind {
+			status, _ := fields["status"].(string)
+			return status
+		}
+	}
+	return ""
 }
 
 // runDemo runs the demo from the repository root in its own process group, with the real
