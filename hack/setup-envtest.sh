@@ -18,19 +18,31 @@ kube_version="v1.${minor_patch}"                                 # v1.37.2
 minor=${minor_patch%%.*}
 assets="$root/bin/k8s/${kube_version}-$(go env GOOS)-$(go env GOARCH)"
 
-if [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && -x "$assets/kube-controller-manager" ]]; then
+ready() { [[ -x "$assets/kube-apiserver" && -x "$assets/etcd" && -x "$assets/kube-controller-manager" ]]; }
+if ready; then
+  echo "$assets"
+  exit 0
+fi
+# One build at a time (make test and make test-e2e may start together): wait for another run's
+# build instead of racing it into the same directory.
+mkdir -p "$root/bin"
+exec 9>"$root/bin/.setup-envtest.lock"
+flock 9
+if ready; then
   echo "$assets"
   exit 0
 fi
 
-# A setup-envtest that can reach its download site is faster; try it only outside CI and only
-# when explicitly asked, so an offline machine never waits on a network timeout.
+rm -rf "$assets.partial" && mkdir -p "$assets.partial"
+# A setup-envtest that can reach its download site is faster for kube-apiserver and etcd; try it
+# only outside CI and only when explicitly asked, so an offline machine never waits on a network
+# timeout. It has no kube-controller-manager, which is built below either way.
+downloaded=false
 if [[ "${ENVTEST_TRY_DOWNLOAD:-}" == "true" ]]; then
   if dir=$(go run sigs.k8s.io/controller-runtime/tools/setup-envtest@release-0.${minor_patch%%.*} \
       use "1.${minor}.x" --bin-dir "$root/bin/k8s-download" -p path 2>/dev/null); then
-    mkdir -p "$assets" && cp "$dir/kube-apiserver" "$dir/etcd" "$assets/"
-    echo "$assets"
-    exit 0
+    cp "$dir/kube-apiserver" "$dir/etcd" "$assets.partial/"
+    downloaded=true
   fi
 fi
 
@@ -77,13 +89,14 @@ ldflags="-s -w -X ${pkg}.gitVersion=${kube_version} -X ${pkg}.gitMajor=1 -X ${pk
 ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 etcd_ldflags="-s -w"
 
-mkdir -p "$assets.partial"
 (
   cd "$work"
   export GOFLAGS=-mod=mod CGO_ENABLED=0
-  go build -trimpath -ldflags "$ldflags" -o "$assets.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+  if [[ "$downloaded" != true ]]; then
+    go build -trimpath -ldflags "$ldflags" -o "$assets.partial/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
+    go build -trimpath -ldflags "$etcd_ldflags" -o "$assets.partial/etcd" ./etcd
+  fi
   go build -trimpath -ldflags "$ldflags" -o "$assets.partial/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-  go build -trimpath -ldflags "$etcd_ldflags" -o "$assets.partial/etcd" ./etcd
 )
 rm -rf "$assets" && mv "$assets.partial" "$assets"
 echo ">> envtest assets ready: $("$assets/kube-apiserver" --version), etcd ${etcd_version}" >&2
