@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	clocktesting "k8s.io/utils/clock/testing"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,26 +127,14 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-// fakeClock is a wall clock that moves only when told, shared by simulator and client.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+// advance moves clock on by d.
+func advance(clock *clocktesting.FakePassiveClock, d time.Duration) {
+	clock.SetTime(clock.Now().Add(d))
 }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newFakeClock is a wall clock that moves only when told, shared by simulator and client.
+func newFakeClock() *clocktesting.FakePassiveClock {
+	return clocktesting.NewFakePassiveClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 func mustAPIError(t *testing.T, err error) *APIError {

@@ -74,11 +74,11 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 		t.Fatalf("second credential: %d requests", got)
 	}
 
-	clock.Advance(29 * time.Second)
+	advance(clock, 29*time.Second)
 	if _, err := limited.CountValidTokens(ctx); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("a second before the end: %v", err)
 	}
-	clock.Advance(2 * time.Second)
+	advance(clock, 2*time.Second)
 	if _, err := limited.CreateToken(ctx, "after", nil); err != nil {
 		t.Fatalf("after the cooldown: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestRetryAfterInMillisecondsAndMissing(t *testing.T) {
 		t.Fatalf("millisecond Retryafter: %v (retry at %v), want %v", err, at, want)
 	}
 
-	clock.Advance(2 * time.Second)
+	advance(clock, 2*time.Second)
 	retryAfter = ""
 	_, err = c.CountValidTokens(ctx)
 	if at, ok := RetryAt(err); !ok || !at.Equal(clock.Now().Add(defaultRetryAfter)) {
