@@ -190,7 +190,9 @@ func (w *credentialWatches) watch(ref types.NamespacedName) *secretWatch {
 // start runs a metadata-only watch of the Secrets of namespace that fieldSelector selects.
 func (w *credentialWatches) start(namespace, fieldSelector, description string) *secretWatch {
 	secrets := w.client.Resource(secretsResource).Namespace(namespace)
-	informer := toolscache.NewSharedIndexInformerWithOptions(&toolscache.ListWatch{
+	// Wrapped so that the reflector knows whether the client can stream its initial list, as
+	// generated informers do.
+	informer := toolscache.NewSharedIndexInformerWithOptions(toolscache.ToListWatcherWithWatchListSemantics(&toolscache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			opts.FieldSelector = fieldSelector
 			return secrets.List(ctx, opts)
@@ -199,7 +201,7 @@ func (w *credentialWatches) start(namespace, fieldSelector, description string) 
 			opts.FieldSelector = fieldSelector
 			return secrets.Watch(ctx, opts)
 		},
-	}, &metav1.PartialObjectMetadata{}, toolscache.SharedIndexInformerOptions{ObjectDescription: description})
+	}, w.client), &metav1.PartialObjectMetadata{}, toolscache.SharedIndexInformerOptions{ObjectDescription: description})
 	_ = informer.SetTransform(keepIdentity)
 	notify := func(obj any) {
 		if m, ok := obj.(metav1.Object); ok {

@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -135,12 +134,7 @@ func (r *TokenReconciler) recordObservation(s *tokenScope) {
 // tokenVerdict is how a reconcile that went through leaves the conditions.
 func (r *TokenReconciler) tokenVerdict(s *tokenScope) verdict {
 	st := s.res.GetTokenStatus()
-	var blocking []string
-	for _, refusal := range s.refused {
-		if refusal.Reason != falconv1alpha1.ReasonNamespaceNotFound {
-			blocking = append(blocking, refusal.Namespace+" ("+refusal.Reason+")")
-		}
-	}
+	blocking := blockingRefusals(s.refused)
 	switch {
 	case s.res.GetTokenParameters().Revoked:
 		// What the spec asks for: Ready, so that kstatus and rollouts waiting on Ready settle.
@@ -148,8 +142,7 @@ func (r *TokenReconciler) tokenVerdict(s *tokenScope) verdict {
 	case st.TokenID == "" && len(s.targets) == 0:
 		return progressing(falconv1alpha1.ReasonNamespaceNotFound, "no selected namespace exists yet: the token is created once one does")
 	case len(blocking) > 0:
-		return stalled(falconv1alpha1.ReasonSecretConflict, fmt.Sprintf(
-			"the Secret %s is not published in %s: see status.refusedNamespaces", secretName(s.res), strings.Join(blocking, ", ")))
+		return stalled(blocking[0].Reason, refusalMessage(secretName(s.res), blocking))
 	}
 	message := fmt.Sprintf("token %s (revision %d) is %s and published in Secret %s", st.TokenID, st.Revision, st.TokenStatus, secretName(s.res))
 	if s.renewalHeld {

@@ -33,24 +33,8 @@ func (r *TokenReconciler) ensureToken(ctx context.Context, s *tokenScope) error 
 		}
 		return r.startCreate(ctx, s, falconv1alpha1.CreateFirst)
 	}
-	// The drift check read the token moments ago and found it changed: use what it read. A
-	// snapshot older than this resource's own last read is moot; a stale one is read again.
-	snap, drifted := r.snapshots.take(s.res.GetUID(), st.TokenID)
-	if lastSync := s.res.GetCommonStatus().LastSyncTime; drifted && lastSync != nil && !snap.readAt.After(lastSync.Time) {
-		drifted = false
-	}
-	switch {
-	case drifted && s.now.Sub(snap.readAt) < snapshotMaxAge:
-		s.token, s.observed, s.snapshot = snap.token, true, &snap
-		if s.token != nil {
-			r.values.set(s.token.ID, s.token.Value)
-		}
-	case drifted || observationDue(s.res, s.now):
-		if err := r.observe(ctx, s); err != nil {
-			return err
-		}
-	default:
-		return nil
+	if read, err := r.readCurrent(ctx, s); err != nil || !read {
+		return err
 	}
 	if why := replacementReason(s.token, st.RevokedByOperator, params.Revoked, s.now); why != replaceNone {
 		s.replaced = why
@@ -61,6 +45,28 @@ func (r *TokenReconciler) ensureToken(ctx context.Context, s *tokenScope) error 
 		return err
 	}
 	return nil
+}
+
+// readCurrent gets the current token when this reconcile has a reason to look at it: as the
+// drift check read it moments ago when it found it changed, or read now when the spec changed, a
+// renewal is due or the last attempt failed (observationDue). A snapshot older than this
+// resource's own last read is moot, and a stale one is read again. It reports whether it got one.
+func (r *TokenReconciler) readCurrent(ctx context.Context, s *tokenScope) (bool, error) {
+	snap, drifted := r.snapshots.take(s.res.GetUID(), s.res.GetTokenStatus().TokenID)
+	if lastSync := s.res.GetCommonStatus().LastSyncTime; drifted && lastSync != nil && !snap.readAt.After(lastSync.Time) {
+		drifted = false
+	}
+	switch {
+	case drifted && s.now.Sub(snap.readAt) < snapshotMaxAge:
+		s.token, s.observed, s.snapshot = snap.token, true, &snap
+		if s.token != nil {
+			r.values.set(s.token.ID, s.token.Value)
+		}
+		return true, nil
+	case drifted || observationDue(s.res, s.now):
+		return true, r.observe(ctx, s)
+	}
+	return false, nil
 }
 
 // observe reads the current token from Falcon; s.token stays nil when it no longer exists.
@@ -120,7 +126,7 @@ func (r *TokenReconciler) create(ctx context.Context, s *tokenScope) error {
 	if err != nil {
 		return err
 	}
-	r.took(s, tok)
+	r.makeCurrent(s, tok)
 	return nil
 }
 
@@ -154,12 +160,13 @@ func (r *TokenReconciler) finishCreate(ctx context.Context, s *tokenScope) error
 			r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventDuplicateRevoked, "Revoke", "Revoked token %s: a second token carrying this resource's marker", id)
 		}
 	}
-	r.took(s, valid[0])
+	r.makeCurrent(s, valid[0])
 	return nil
 }
 
-// took makes tok the current token, completing the create intent.
-func (r *TokenReconciler) took(s *tokenScope, tok falcon.Token) {
+// makeCurrent makes tok, just created or found by its marker, the current token, completing the
+// create intent.
+func (r *TokenReconciler) makeCurrent(s *tokenScope, tok falcon.Token) {
 	st := s.res.GetTokenStatus()
 	intent := s.intent
 	if intent.Reason == falconv1alpha1.CreateRotate && st.TokenID != "" && st.TokenID != tok.ID &&
@@ -191,7 +198,7 @@ func (r *TokenReconciler) adopt(ctx context.Context, s *tokenScope) error {
 		if err != nil {
 			return err
 		}
-		return &blockedError{reason: falconv1alpha1.ReasonTokenOwnedElsewhere, message: fmt.Sprintf(
+		return &blockedError{reason: falconv1alpha1.ReasonTokenOwnedElsewhere, retryAfter: r.syncPeriod, message: fmt.Sprintf(
 			"token %s named by spec.tokenID is managed by %s: two resources cannot manage one token", id, owner)}
 	}
 	tokens, err := s.api.GetTokens(ctx, []string{id})
@@ -204,7 +211,7 @@ func (r *TokenReconciler) adopt(ctx context.Context, s *tokenScope) error {
 			"token %s named by spec.tokenID does not exist in this Falcon account: check the ID and the credentials' CID", id)}
 	}
 	if marker, ok := labelMarker(tokens[i].Label); ok && marker != tokenMarker(s.res.GetUID(), 1) {
-		return &blockedError{reason: falconv1alpha1.ReasonTokenOwnedElsewhere, message: fmt.Sprintf(
+		return &blockedError{reason: falconv1alpha1.ReasonTokenOwnedElsewhere, retryAfter: r.syncPeriod, message: fmt.Sprintf(
 			"token %s named by spec.tokenID carries the marker [%s] of another resource, maybe in another cluster sharing this CID: "+
 				"if no resource manages it any more, remove the marker from its label in the Falcon console", id, marker)}
 	}

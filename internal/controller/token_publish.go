@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -66,11 +67,33 @@ func (r *TokenReconciler) checkPublishable(ctx context.Context, s *tokenScope) e
 		}
 		writable = append(writable, target)
 	}
-	if len(writable) == 0 && len(s.refused) > 0 {
-		return &blockedError{reason: s.refused[0].Reason, retryAfter: r.syncPeriod, message: s.refused[0].Message}
-	}
 	s.targets = writable
+	if blocking := blockingRefusals(s.refused); len(writable) == 0 && len(blocking) > 0 {
+		r.kind.recordPublication(s.res, nil, s.refused)
+		return &blockedError{reason: blocking[0].Reason, retryAfter: r.syncPeriod, message: refusalMessage(secretName(s.res), blocking)}
+	}
 	return nil
+}
+
+// blockingRefusals are the refusals a person must act on: a namespace that does not exist yet
+// is not one.
+func blockingRefusals(refused []falconv1alpha1.NamespaceRefusal) []falconv1alpha1.NamespaceRefusal {
+	var blocking []falconv1alpha1.NamespaceRefusal
+	for _, refusal := range refused {
+		if refusal.Reason != falconv1alpha1.ReasonNamespaceNotFound {
+			blocking = append(blocking, refusal)
+		}
+	}
+	return blocking
+}
+
+// refusalMessage names the namespaces a Secret is not published in, and why.
+func refusalMessage(name string, blocking []falconv1alpha1.NamespaceRefusal) string {
+	parts := make([]string, 0, len(blocking))
+	for _, refusal := range blocking {
+		parts = append(parts, refusal.Namespace+" ("+refusal.Reason+")")
+	}
+	return fmt.Sprintf("the Secret %s is not published in %s: see status.refusedNamespaces", name, strings.Join(parts, ", "))
 }
 
 // conflictOf reports a Secret at target that this resource does not control; nil when it does
