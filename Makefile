@@ -5,6 +5,7 @@ IMG ?= falcon-token-operator:dev
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 HELM_VERSION ?= v3.22.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 # Short fuzz run per target inside `make test`; `make fuzz FUZZTIME=5m` for a longer hunt.
 FUZZTIME ?= 10s
@@ -20,6 +21,7 @@ LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 CONTAINER_TOOL ?= docker
 
 # The Helm chart; its crds/ and files/manager-role.yaml are copies of what `make manifests` generates.
@@ -64,6 +66,14 @@ fmt: ## Run go fmt.
 vet: ## Run go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint with .golangci.yml: the linters and formatters of a kubebuilder project.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it knows (formatting, imports, some linters).
+	$(GOLANGCI_LINT) run --fix ./...
+
 .PHONY: verify
 verify: manifests generate docs ## Fail when generated files are not committed up to date.
 	@if [ -n "$$(git status --porcelain -- api config docs charts)" ]; then \
@@ -92,7 +102,7 @@ envtest: ## Build the envtest control plane (kube-apiserver, etcd) into bin/ if 
 	@hack/setup-envtest.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet envtest kustomize helm helm-lint ## Run unit and integration tests, then a short fuzz run.
+test: manifests generate fmt vet lint envtest kustomize helm helm-lint ## Run unit and integration tests, then a short fuzz run.
 	KUBEBUILDER_ASSETS="$$(hack/setup-envtest.sh)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -count=1 $(TEST_PACKAGES)
 	$(MAKE) fuzz
 
@@ -162,6 +172,11 @@ $(KUSTOMIZE):
 helm: $(HELM) ## Install helm into bin/.
 $(HELM):
 	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION),helm)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
+$(GOLANGCI_LINT):
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION),golangci-lint)
 
 # go-install-tool installs package $2 at version $3, whose binary is named $4, as the versioned binary $1.
 define go-install-tool

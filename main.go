@@ -44,17 +44,25 @@ func main() {
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Elect a leader so that only one manager replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; defaults to the pod's namespace.")
-	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby replica waits before taking over the lease of a leader that stopped renewing it.")
-	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its lease before it gives up leadership.")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
+		"How long a standby replica waits before taking over the lease of a leader that stopped renewing it.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second,
+		"How long the leader keeps trying to renew its lease before it gives up leadership.")
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
-	flag.StringVar(&watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to watch for FalconInstallationTokens and their Secrets; empty watches all.")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch for FalconInstallationTokens and their Secrets; empty watches all.")
 	flag.DurationVar(&syncPeriod, "sync-period", 10*time.Minute, "How often tokens and settings are compared with Falcon to find changes made in the console.")
-	flag.Var(cloudEndpoints, "cloud-endpoint", "NAME=URL: a Falcon API endpoint that resources may name in spec.falconAPI.cloud (a proxy, a private endpoint). Repeatable.")
-	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "", "Namespace the cluster-scoped kinds (ClusterFalconInstallationToken, FalconTokenSettings) read their credentials Secret from; defaults to the operator's own namespace ($POD_NAMESPACE, or the service account's).")
-	flag.BoolVar(&allowInsecureEndpoints, "allow-insecure-endpoints", false, "Accept http:// URLs in --cloud-endpoint, which send the API credentials unencrypted: for the Falcon simulator and local proxies only.")
+	flag.Var(cloudEndpoints, "cloud-endpoint",
+		"NAME=URL: a Falcon API endpoint that resources may name in spec.falconAPI.cloud (a proxy, a private endpoint). Repeatable.")
+	flag.StringVar(&clusterResourceNamespace, "cluster-resource-namespace", "",
+		"Namespace the cluster-scoped kinds (ClusterFalconInstallationToken, FalconTokenSettings) read their credentials Secret from; "+
+			"defaults to the operator's own namespace ($POD_NAMESPACE, or the service account's).")
+	flag.BoolVar(&allowInsecureEndpoints, "allow-insecure-endpoints", false,
+		"Accept http:// URLs in --cloud-endpoint, which send the API credentials unencrypted: for the Falcon simulator and local proxies only.")
 	flag.StringVar(&clusterName, "cluster-name", "", "Prefix of default token labels, <cluster>/<namespace>/<name>, for many clusters sharing one CID.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 5, "Reconciles that run at once per kind.")
-	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 20, "Requests per second the manager sends to the Kubernetes API server at most (client-side rate limit); raise it with many resources.")
+	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 20,
+		"Requests per second the manager sends to the Kubernetes API server at most (client-side rate limit); raise it with many resources.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 30, "Requests the manager may send to the Kubernetes API server in a burst above --kube-api-qps.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 (off by default against HTTP/2 rapid-reset attacks).")
 	zapOpts := zap.Options{}

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // ClusterFalconInstallationTokenSpec is one installation token published into many namespaces.
@@ -100,5 +101,8 @@ type ClusterFalconInstallationTokenList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&ClusterFalconInstallationToken{}, &ClusterFalconInstallationTokenList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(GroupVersion, &ClusterFalconInstallationToken{}, &ClusterFalconInstallationTokenList{})
+		return nil
+	})
 }

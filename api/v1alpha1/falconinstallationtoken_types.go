@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // FalconInstallationTokenSpec is the installation token a team wants and where to publish it.
@@ -60,5 +61,8 @@ type FalconInstallationTokenList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&FalconInstallationToken{}, &FalconInstallationTokenList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(GroupVersion, &FalconInstallationToken{}, &FalconInstallationTokenList{})
+		return nil
+	})
 }

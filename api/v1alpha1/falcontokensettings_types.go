@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // ManagementPolicy says whether the operator writes the settings or only watches them.
@@ -121,5 +122,8 @@ type FalconTokenSettingsList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&FalconTokenSettings{}, &FalconTokenSettingsList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(GroupVersion, &FalconTokenSettings{}, &FalconTokenSettingsList{})
+		return nil
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -174,11 +175,8 @@ var _ = Describe("API validation", func() {
 			crd := &apiextensionsv1.CustomResourceDefinition{}
 			Expect(k8sClient.Get(ctx, client.ObjectKey{Name: crdName}, crd)).To(Succeed())
 			schema := crd.Spec.Versions[0].Schema.OpenAPIV3Schema
-			var undocumented []string
-			for _, top := range []string{"spec", "status"} {
-				prop := schema.Properties[top]
-				undocumented = append(undocumented, missingDescriptions(top, &prop)...)
-			}
+			spec, status := schema.Properties["spec"], schema.Properties["status"]
+			undocumented := slices.Concat(missingDescriptions("spec", &spec), missingDescriptions("status", &status))
 			Expect(undocumented).To(BeEmpty())
 		},
 		Entry("FalconInstallationToken", "falconinstallationtokens.falcon.falconops.io"),

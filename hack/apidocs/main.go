@@ -53,7 +53,8 @@ func writeKind(b *strings.Builder, crd *apiextensionsv1.CustomResourceDefinition
 	schema := version.Schema.OpenAPIV3Schema
 	names := crd.Spec.Names
 	fmt.Fprintf(b, "## %s\n\n%s\n\n", names.Kind, oneParagraph(schema.Description))
-	fmt.Fprintf(b, "Scope: %s. Short name: `%s`. Categories: `%s`.\n\n", crd.Spec.Scope, strings.Join(names.ShortNames, "`, `"), strings.Join(names.Categories, "`, `"))
+	fmt.Fprintf(b, "Scope: %s. Short name: `%s`. Categories: `%s`.\n\n",
+		crd.Spec.Scope, strings.Join(names.ShortNames, "`, `"), strings.Join(names.Categories, "`, `"))
 	b.WriteString("Columns of `kubectl get`")
 	b.WriteString(":\n\n| column | from | only with `-o wide` |\n|---|---|---|\n")
 	for _, c := range version.AdditionalPrinterColumns {
@@ -128,7 +129,7 @@ func typeOf(s *apiextensionsv1.JSONSchemaProps) string {
 }
 
 func constraints(s *apiextensionsv1.JSONSchemaProps) string {
-	var c []string
+	c := make([]string, 0, len(s.Enum))
 	for _, e := range s.Enum {
 		c = append(c, string(e.Raw))
 	}

@@ -38,7 +38,7 @@ func startChild(name, logPath string, env []string, cleanup *teardown, binary st
 	}
 	stdoutReader, stdoutWriter, err := os.Pipe()
 	if err != nil {
-		logFile.Close()
+		_ = logFile.Close()
 		return nil, err
 	}
 	cmd := exec.Command(binary, args...)
@@ -49,10 +49,12 @@ func startChild(name, logPath string, env []string, cleanup *teardown, binary st
 	// children itself, in order (in real-cloud mode the manager must outlive the token deletion).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	err = cmd.Start()
-	stdoutWriter.Close()
+	// The child has its own copy of the write end now (or never started): close ours so the
+	// reader sees the end of stdout when the child exits.
+	_ = stdoutWriter.Close()
 	if err != nil {
-		stdoutReader.Close()
-		logFile.Close()
+		_ = stdoutReader.Close()
+		_ = logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 
@@ -60,13 +62,14 @@ func startChild(name, logPath string, env []string, cleanup *teardown, binary st
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		defer stdoutReader.Close()
+		defer func() { _ = stdoutReader.Close() }()
 		c.copyStdout(stdoutReader, logFile)
 	}()
 	go func() {
 		c.waitErr = cmd.Wait()
 		<-copied
-		logFile.Close()
+		// Nobody is left to tell about a failed close of the log: its content is best effort.
+		_ = logFile.Close()
 		close(c.exited)
 	}()
 	cleanup.add(fmt.Sprintf("stop %s (pid %d)", name, cmd.Process.Pid), c.stop)

@@ -28,11 +28,11 @@ func kubectlGet(ctx context.Context, out io.Writer, config *rest.Config, mapping
 	}
 	if len(table.Rows) == 0 {
 		if mapping.Scope.Name() == meta.RESTScopeNameNamespace {
-			fmt.Fprintf(out, "No resources found in %s namespace.\n", namespace)
+			_, err = fmt.Fprintf(out, "No resources found in %s namespace.\n", namespace)
 		} else {
-			fmt.Fprintln(out, "No resources found")
+			_, err = fmt.Fprintln(out, "No resources found")
 		}
-		return nil
+		return err
 	}
 	// kubectl's tabwriter settings (k8s.io/cli-runtime/pkg/printers).
 	w := tabwriter.NewWriter(out, 6, 4, 3, ' ', 0)
@@ -44,13 +44,17 @@ func kubectlGet(ctx context.Context, out io.Writer, config *rest.Config, mapping
 			headers = append(headers, strings.ToUpper(column.Name))
 		}
 	}
-	fmt.Fprintln(w, strings.Join(headers, "\t"))
+	if _, err := fmt.Fprintln(w, strings.Join(headers, "\t")); err != nil {
+		return err
+	}
 	for _, row := range table.Rows {
 		cells := make([]string, 0, len(visible))
 		for _, i := range visible {
 			cells = append(cells, cellText(row.Cells, i))
 		}
-		fmt.Fprintln(w, strings.Join(cells, "\t"))
+		if _, err := fmt.Fprintln(w, strings.Join(cells, "\t")); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
@@ -82,7 +86,7 @@ func getTable(ctx context.Context, config *rest.Config, mapping *meta.RESTMappin
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // a body being read: nothing to lose on close
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return nil, fmt.Errorf("list %s as a table: %s: %s", mapping.Resource.Resource, resp.Status, body)

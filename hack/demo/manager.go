@@ -85,7 +85,7 @@ func httpOK(ctx context.Context, url string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status matters
 	return resp.StatusCode == http.StatusOK, nil
 }
 
@@ -95,6 +95,6 @@ func freeLocalAddress() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }

@@ -130,7 +130,9 @@ func printClusterTokenSecrets(ctx context.Context, c client.Client, sample *unst
 		for _, k := range sortedKeys(secret.Data) {
 			masked = append(masked, maskedValue(k, secret.Data[k]))
 		}
-		fmt.Fprintf(w, "    %s\t%s\n", ns, strings.Join(masked, "  "))
+		if _, err := fmt.Fprintf(w, "    %s\t%s\n", ns, strings.Join(masked, "  ")); err != nil {
+			return err
+		}
 		if first == nil {
 			first = secret
 		} else if !maps.EqualFunc(first.Data, secret.Data, bytes.Equal) {
@@ -215,11 +217,16 @@ func printEvents(ctx context.Context, c client.Client, samples []*unstructured.U
 		return nil
 	}
 	w := tabwriter.NewWriter(os.Stdout, 6, 4, 3, ' ', 0)
-	fmt.Fprintln(w, "NAMESPACE\tLAST SEEN\tTYPE\tREASON\tOBJECT\tNOTE")
+	if _, err := fmt.Fprintln(w, "NAMESPACE\tLAST SEEN\tTYPE\tREASON\tOBJECT\tNOTE"); err != nil {
+		return err
+	}
 	for _, e := range events {
 		object := strings.ToLower(e.Regarding.Kind) + "/" + e.Regarding.Name
 		note, _, _ := strings.Cut(e.Note, "\n")
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Namespace, duration.HumanDuration(time.Since(eventTime(e))), e.Type, e.Reason, object, note)
+		age := duration.HumanDuration(time.Since(eventTime(e)))
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Namespace, age, e.Type, e.Reason, object, note); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }

@@ -103,7 +103,8 @@ func classifyKubernetes(status metav1.Status, failures int32, longRetry time.Dur
 	switch status.Reason {
 	case metav1.StatusReasonForbidden:
 		return outcome{reason: falconv1alpha1.ReasonKubernetesForbidden, countsAsFailure: true, retryAfter: longRetry, stalled: true,
-			message: "the Kubernetes API server refused the operator: " + status.Message + "; grant the operator's service account this permission (see docs/install.md)"}
+			message: "the Kubernetes API server refused the operator: " + status.Message +
+				"; grant the operator's service account this permission (see docs/install.md)"}
 	case metav1.StatusReasonInvalid:
 		return outcome{reason: falconv1alpha1.ReasonKubernetesInvalid, stalled: true,
 			message: "the Kubernetes API server refused an object the operator wrote: " + status.Message + "; fix the spec that shapes it"}

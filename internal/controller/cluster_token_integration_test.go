@@ -155,8 +155,9 @@ var _ = Describe("ClusterFalconInstallationToken", func() {
 		Eventually(func() string { return fetch(ctx, cfit).Status.TokenID }).ShouldNot(Equal(oldID))
 		newToken, _ := sim.Token(api.CID, fetch(ctx, cfit).Status.TokenID)
 		Eventually(func() []string {
-			var values []string
-			for _, data := range copies(ctx, a, b, c)() {
+			published := copies(ctx, a, b, c)()
+			values := make([]string, 0, len(published))
+			for _, data := range published {
 				values = append(values, string(data[falconv1alpha1.DefaultTokenKey]))
 			}
 			return values

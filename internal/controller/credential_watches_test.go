@@ -30,8 +30,8 @@ func TestCredentialWatchesStayBoundedPerNamespace(t *testing.T) {
 	if err := metav1.AddMetaToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	var objs []runtime.Object
 	refs := make([]types.NamespacedName, 6)
+	objs := make([]runtime.Object, 0, len(refs))
 	for i := range refs {
 		refs[i] = types.NamespacedName{Namespace: "team", Name: fmt.Sprintf("creds-%d", i)}
 		objs = append(objs, secretMetadata(refs[i].Namespace, refs[i].Name))

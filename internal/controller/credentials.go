@@ -64,9 +64,13 @@ type parsedCredentials struct {
 }
 
 func newCredentialSource(metadata *credentialWatches, secrets client.Reader, opts Options) *credentialSource {
-	return &credentialSource{metadata: metadata, secrets: secrets, endpoints: opts.Endpoints, transport: opts.FalconTransport, clients: opts.Clients, clock: opts.Clock,
+	return &credentialSource{
+		metadata: metadata, secrets: secrets,
+		endpoints: opts.Endpoints, transport: opts.FalconTransport, clients: opts.Clients, clock: opts.Clock,
 		clusterResourceNamespace: opts.ClusterResourceNamespace,
-		known:                    map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}}
+		known:                    map[types.NamespacedName]parsedCredentials{},
+		lastGood:                 map[types.NamespacedName]usableCredentials{},
+	}
 }
 
 // client returns the API client for the credentials in Secret namespace/name on cloud. The
@@ -204,11 +208,7 @@ func (s *credentialSource) forgetUnused(used map[types.NamespacedName]bool) {
 
 // cloudNames lists the clouds a resource may name, for error messages.
 func cloudNames(endpoints falcon.Endpoints) []string {
-	names := []string{falconv1alpha1.CloudAutodiscover}
-	for _, name := range slices.Sorted(maps.Keys(endpoints)) {
-		names = append(names, name)
-	}
-	return names
+	return append([]string{falconv1alpha1.CloudAutodiscover}, slices.Sorted(maps.Keys(endpoints))...)
 }
 
 // parseCredentials reads the API client from a credentials Secret, accepting both key styles.

@@ -85,7 +85,7 @@ func (s *staleReader) Get(ctx context.Context, key types.NamespacedName, obj cli
 // and errors to return once per operation.
 type fakeFalcon struct {
 	mu       sync.Mutex
-	clock    interface{ Now() time.Time }
+	clock    interface{ Now() time.Time } // set by tokenUnderTest; tokens are created at its Now
 	tokens   []falcon.Token
 	settings falcon.CustomerSettings
 	calls    []string
@@ -93,8 +93,8 @@ type fakeFalcon struct {
 	nextID   int
 }
 
-func newFakeFalcon(clk interface{ Now() time.Time }) *fakeFalcon {
-	return &fakeFalcon{clock: clk, fail: map[string]error{}}
+func newFakeFalcon() *fakeFalcon {
+	return &fakeFalcon{fail: map[string]error{}}
 }
 
 func (f *fakeFalcon) record(op string) error {

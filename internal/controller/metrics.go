@@ -11,7 +11,8 @@ var (
 	// tokenExpiry publishes each token's expiry for alerts such as "expires in less than 7 days".
 	tokenExpiry = expiryGauge{prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "falcon_installation_token_expiry_timestamp_seconds",
-		Help: "When the current installation token of a FalconInstallationToken (namespace set) or ClusterFalconInstallationToken (namespace empty) expires, as a Unix time; absent for tokens that never expire.",
+		Help: "When the current installation token of a FalconInstallationToken (namespace set) or " +
+			"ClusterFalconInstallationToken (namespace empty) expires, as a Unix time; absent for tokens that never expire.",
 	}, []string{"namespace", "name"})}
 
 	// reconcileFailures counts failed reconciles by reason. They end in a condition and a

@@ -163,13 +163,17 @@ func (r *TokenSettingsReconciler) recordOriginals(ctx context.Context, s *settin
 }
 
 // applySettings reports drift and, under Enforce, writes the fields that differ.
-func (r *TokenSettingsReconciler) applySettings(ctx context.Context, s *settingsScope, observed, next falcon.CustomerSettings, diffs []string) (falcon.CustomerSettings, error) {
+func (r *TokenSettingsReconciler) applySettings(
+	ctx context.Context, s *settingsScope, observed, next falcon.CustomerSettings, diffs []string,
+) (falcon.CustomerSettings, error) {
 	st := &s.fts.Status
 	drifted := st.ObservedGeneration == s.fts.Generation && st.LastSyncTime != nil
 	summary := strings.Join(diffs, "; ")
 	if s.fts.Spec.ManagementPolicy == falconv1alpha1.ManagementObserve {
-		if previous := meta.FindStatusCondition(st.Conditions, falconv1alpha1.ConditionReady); previous == nil || previous.Reason != falconv1alpha1.ReasonDriftDetected || previous.Message != driftMessage(diffs) {
-			r.event(s.fts, corev1.EventTypeWarning, falconv1alpha1.EventDriftDetected, "Observe", "Falcon's settings differ from the spec: %s (managementPolicy Observe writes nothing)", summary)
+		previous := meta.FindStatusCondition(st.Conditions, falconv1alpha1.ConditionReady)
+		if previous == nil || previous.Reason != falconv1alpha1.ReasonDriftDetected || previous.Message != driftMessage(diffs) {
+			r.event(s.fts, corev1.EventTypeWarning, falconv1alpha1.EventDriftDetected, "Observe",
+				"Falcon's settings differ from the spec: %s (managementPolicy Observe writes nothing)", summary)
 		}
 		return observed, nil
 	}
@@ -255,7 +259,8 @@ func (r *TokenSettingsReconciler) restoreOriginals(ctx context.Context, s *setti
 	if _, err := api.UpdateCustomerSettings(ctx, next); err != nil {
 		return err
 	}
-	r.event(s.fts, corev1.EventTypeNormal, falconv1alpha1.EventSettingsRestored, "Restore", "Put back the settings observed before the first write: %s", strings.Join(diffs, "; "))
+	r.event(s.fts, corev1.EventTypeNormal, falconv1alpha1.EventSettingsRestored, "Restore",
+		"Put back the settings observed before the first write: %s", strings.Join(diffs, "; "))
 	return nil
 }
 

@@ -57,7 +57,7 @@ func TestSettingsStaleCopyKeepsTheOriginals(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(10)}
 	r := settingsUnderTest(&staleReader{Client: c, stale: map[types.NamespacedName]client.Object{client.ObjectKeyFromObject(stored): stale}}, account)
 	result, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(stored)})
@@ -82,7 +82,7 @@ func TestSettingsWriteSendsBothFields(t *testing.T) {
 	ctx := context.Background()
 	fts := enforcedSettings(3)
 	c := fakeCluster(fts)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(7)}
 	r := settingsUnderTest(c, account)
 	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(fts)}); err != nil {
@@ -103,7 +103,7 @@ func TestSettingsMissingCapIsNotAnOriginal(t *testing.T) {
 	fts := enforcedSettings(3)
 	fts.Spec.DeletionPolicy = falconv1alpha1.SettingsDeletionRestore
 	c := fakeCluster(fts)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(false)}
 	r := settingsUnderTest(c, account)
 	key := client.ObjectKeyFromObject(fts)

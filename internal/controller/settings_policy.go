@@ -50,7 +50,9 @@ func describe[T any](v *T) string {
 // withOriginals records, for each field want manages that has no original yet, the value
 // observed now, so that deletionPolicy Restore can put back what was there before the
 // operator's first write. A value the API did not return is not recorded, and so never restored.
-func withOriginals(originals *falconv1alpha1.TokenSettingsValues, want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings) (*falconv1alpha1.TokenSettingsValues, bool) {
+func withOriginals(
+	originals *falconv1alpha1.TokenSettingsValues, want falconv1alpha1.TokenSettingsValues, observed falcon.CustomerSettings,
+) (*falconv1alpha1.TokenSettingsValues, bool) {
 	next := &falconv1alpha1.TokenSettingsValues{}
 	if originals != nil {
 		next = originals.DeepCopy()
@@ -108,5 +110,6 @@ func capMessage(maxActive, active int32) string {
 	if active <= maxActive {
 		return ""
 	}
-	return fmt.Sprintf("; the account holds %d valid tokens, more than maxActiveTokens %d: Falcon decides what happens to them, the operator revokes none", active, maxActive)
+	return fmt.Sprintf("; the account holds %d valid tokens, more than maxActiveTokens %d: "+
+		"Falcon decides what happens to them, the operator revokes none", active, maxActive)
 }

@@ -263,7 +263,9 @@ func usersOf(ctx context.Context, c client.Client, list client.ObjectList, ref t
 }
 
 // credentialsInUse lists the credentials Secrets that resources of every kind name.
-func credentialsInUse(ctx context.Context, c client.Client, lists map[string]client.ObjectList, clusterResourceNamespace string) (map[types.NamespacedName]bool, error) {
+func credentialsInUse(
+	ctx context.Context, c client.Client, lists map[string]client.ObjectList, clusterResourceNamespace string,
+) (map[types.NamespacedName]bool, error) {
 	used := map[types.NamespacedName]bool{}
 	for _, list := range lists {
 		list := list.DeepCopyObject().(client.ObjectList)

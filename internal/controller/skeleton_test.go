@@ -16,7 +16,7 @@ import (
 func TestFailuresCarryNoTokenValue(t *testing.T) {
 	fit := unitToken("echoed")
 	c := fakeCluster(fit)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	r, _ := tokenUnderTest(c, account)
 	_, _, recorder := unitSkeleton(c, "FalconInstallationToken")
 	r.recorder, r.redact = recorder, r.values.redact
@@ -57,7 +57,7 @@ func TestObservedGenerationFollowsTheConclusion(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fit := unitToken("gen")
 			c := fakeCluster(fit)
-			account := newFakeFalcon(nil)
+			account := newFakeFalcon()
 			if tc.fail != nil {
 				account.fail["tokens-create"] = tc.fail
 			}

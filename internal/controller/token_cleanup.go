@@ -44,7 +44,8 @@ func (r *TokenReconciler) reconcileDelete(ctx context.Context, sc *scope) (ctrl.
 		}
 		// The namespace takes no new events while it is deleted: the Warning is recorded on the
 		// namespace itself, which keeps it in the default namespace.
-		message := fmt.Sprintf("No credentials left to clean up %s %s while namespace %s is deleted: token(s) %s left as they are in Falcon; revoke them in the console",
+		message := fmt.Sprintf("No credentials left to clean up %s %s while namespace %s is deleted: "+
+			"token(s) %s left as they are in Falcon; revoke them in the console",
 			r.kind.name(), client.ObjectKeyFromObject(s.res), terminating.Name, orDefault(strings.Join(s.tokenIDs(), ", "), "none recorded"))
 		log.FromContext(ctx).Info(message)
 		r.event(terminating, corev1.EventTypeWarning, falconv1alpha1.EventTokensLeftBehind, "Delete", "%s", message)
@@ -116,7 +117,8 @@ func (r *TokenReconciler) orphanCopies(ctx context.Context, s *tokenScope) error
 		kept = append(kept, secret.Namespace+"/"+secret.Name)
 	}
 	r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventOrphaned, "Delete",
-		"deletionPolicy Orphan: token %s left valid in Falcon, Secret(s) %s kept", orDefault(s.res.GetTokenStatus().TokenID, "none"), orDefault(strings.Join(kept, ", "), "none"))
+		"deletionPolicy Orphan: token %s left valid in Falcon, Secret(s) %s kept",
+		orDefault(s.res.GetTokenStatus().TokenID, "none"), orDefault(strings.Join(kept, ", "), "none"))
 	return nil
 }
 

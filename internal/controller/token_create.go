@@ -157,7 +157,8 @@ func (r *TokenReconciler) finishCreate(ctx context.Context, s *tokenScope) error
 			return err
 		}
 		for _, id := range ids {
-			r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventDuplicateRevoked, "Revoke", "Revoked token %s: a second token carrying this resource's marker", id)
+			r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventDuplicateRevoked, "Revoke",
+				"Revoked token %s: a second token carrying this resource's marker", id)
 		}
 	}
 	r.makeCurrent(s, valid[0])
@@ -182,7 +183,8 @@ func (r *TokenReconciler) makeCurrent(s *tokenScope, tok falcon.Token) {
 	case falconv1alpha1.CreateFirst:
 		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventCreated, "Create", "Created installation token %s", tok.ID)
 	case falconv1alpha1.CreateRotate:
-		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventRotated, "Rotate", "Rotated to token %s (revision %d); the previous token is revoked %s after the Secret is updated",
+		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventRotated, "Rotate",
+			"Rotated to token %s (revision %d); the previous token is revoked %s after the Secret is updated",
 			tok.ID, intent.Revision, gracePeriod(s.res.GetTokenParameters()))
 	case falconv1alpha1.CreateReplace:
 		r.event(s.res, corev1.EventTypeWarning, falconv1alpha1.EventReplaced, "Replace", "The previous token was %s: replaced by token %s (revision %d)",

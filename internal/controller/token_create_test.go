@@ -69,7 +69,7 @@ func current(t *testing.T, c client.Client, fit *falconv1alpha1.FalconInstallati
 func TestLostCreateReplyIsAdoptedByItsMarker(t *testing.T) {
 	fit := unitToken("sensors")
 	c := fakeCluster(fit)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	r, _ := tokenUnderTest(c, account)
 	account.loseCreateReply(errors.New("falcon tokens-create: malformed reply: no token in the reply"))
 
@@ -96,7 +96,7 @@ func TestLostCreateReplyIsAdoptedByItsMarker(t *testing.T) {
 func TestFinishCreateRevokesADuplicate(t *testing.T) {
 	fit := unitToken("twice")
 	c := fakeCluster(fit)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	r, _ := tokenUnderTest(c, account)
 	account.loseCreateReply(errors.New("connection reset"))
 	reconcileOnce(t, r, fit)
@@ -123,7 +123,7 @@ func TestAdoptionOfAnotherResourcesTokenIsRefused(t *testing.T) {
 	})
 	thief := unitToken("thief", func(f *falconv1alpha1.FalconInstallationToken) { f.Spec.TokenID = "0123456789abcdef0123456789abcdef" })
 	c := fakeCluster(owner, thief)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	r, _ := tokenUnderTest(c, account)
 	reconcileOnce(t, r, thief)
 	ready := meta.FindStatusCondition(current(t, c, thief).Status.Conditions, falconv1alpha1.ConditionReady)

@@ -139,7 +139,10 @@ func (k clusterTokens) targets(ctx context.Context, obj tokenResource) ([]types.
 	if spec.NamespaceSelector != nil {
 		var err error
 		if selector, err = metav1.LabelSelectorAsSelector(spec.NamespaceSelector); err != nil {
-			return nil, nil, &blockedError{reason: falconv1alpha1.ReasonKubernetesInvalid, message: fmt.Sprintf("spec.secret.namespaceSelector is not a valid selector: %v", err)}
+			return nil, nil, &blockedError{
+				reason:  falconv1alpha1.ReasonKubernetesInvalid,
+				message: fmt.Sprintf("spec.secret.namespaceSelector is not a valid selector: %v", err),
+			}
 		}
 	}
 	existing := map[string]bool{}

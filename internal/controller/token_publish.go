@@ -213,7 +213,8 @@ func (r *TokenReconciler) writeSecret(ctx context.Context, s *tokenScope, existi
 			return err
 		}
 		if restoring && s.res.GetCommonStatus().ObservedGeneration > 0 {
-			r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRestored, "Restore", "Secret %s/%s was deleted: restored with token %s", want.Namespace, want.Name, st.TokenID)
+			r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRestored, "Restore",
+				"Secret %s/%s was deleted: restored with token %s", want.Namespace, want.Name, st.TokenID)
 		}
 		return nil
 	}
@@ -229,7 +230,8 @@ func (r *TokenReconciler) writeSecret(ctx context.Context, s *tokenScope, existi
 		return err
 	}
 	if edited {
-		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRestored, "Restore", "Secret %s/%s was edited: restored with token %s", want.Namespace, want.Name, st.TokenID)
+		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRestored, "Restore",
+			"Secret %s/%s was edited: restored with token %s", want.Namespace, want.Name, st.TokenID)
 	}
 	return nil
 }
@@ -243,7 +245,8 @@ func (r *TokenReconciler) removeStaleCopies(ctx context.Context, s *tokenScope) 
 		if err := client.IgnoreNotFound(r.client.Delete(ctx, secret, client.Preconditions{UID: &secret.UID})); err != nil {
 			return err
 		}
-		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRemoved, "Delete", "Removed Secret %s/%s: no longer selected by the spec", key.Namespace, key.Name)
+		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventSecretRemoved, "Delete",
+			"Removed Secret %s/%s: no longer selected by the spec", key.Namespace, key.Name)
 	}
 	return nil
 }

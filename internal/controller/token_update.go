@@ -43,7 +43,8 @@ func (r *TokenReconciler) applySpec(ctx context.Context, s *tokenScope) error {
 	case s.res.GetGeneration() != s.res.GetCommonStatus().ObservedGeneration:
 		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventUpdated, "Update", "Updated token %s to the spec (%s)", updated.ID, changedFields(update))
 	default:
-		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventDriftCorrected, "Update", "Token %s was changed outside the operator: %s set back", updated.ID, changedFields(update))
+		r.event(s.res, corev1.EventTypeNormal, falconv1alpha1.EventDriftCorrected, "Update",
+			"Token %s was changed outside the operator: %s set back", updated.ID, changedFields(update))
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ func TestRotationWaitsForTheMinimumInterval(t *testing.T) {
 		f.Spec.ExpiresAfter = &metav1.Duration{Duration: 30 * time.Hour}
 	})
 	c := fakeCluster(fit)
-	account := newFakeFalcon(nil)
+	account := newFakeFalcon()
 	r, clk := tokenUnderTest(c, account)
 	reconcileOnce(t, r, fit)
 	first := current(t, c, fit).Status.TokenID

@@ -7,8 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
 func TestOneAccessTokenServesManyGoroutines(t *testing.T) {

@@ -32,8 +32,9 @@ func TestAutodiscoveryFollowsTheRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var paths []string
-	for _, r := range h.requests() {
+	requests := h.requests()
+	paths := make([]string, 0, len(requests))
+	for _, r := range requests {
 		paths = append(paths, r.Method+" "+r.Path)
 	}
 	want := []string{

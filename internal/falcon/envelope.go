@@ -48,7 +48,8 @@ var errMalformedReply = errors.New("malformed reply")
 // some or all are gone still returns the rest).
 func decodeReply(op string, status int, header http.Header, body []byte, out any, missingOK bool) (replyMeta, error) {
 	success := status >= 200 && status < 300
-	if !success && !(missingOK && status == http.StatusNotFound) {
+	allowedNotFound := missingOK && status == http.StatusNotFound
+	if !success && !allowedNotFound {
 		return replyMeta{}, decodeError(op, status, header, body)
 	}
 	var env envelope

@@ -5,13 +5,14 @@ import (
 	"context"
 	"errors"
 	"io"
-	clocktesting "k8s.io/utils/clock/testing"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )

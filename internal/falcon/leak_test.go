@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
 // TestNoSecretInErrorsLogsOrMetrics drives every failure the client knows and searches

@@ -5,8 +5,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// The credential label is Config.MetricsLabel (the credentials Secret's namespace/name), never
-// the client ID.
+// credentialLabel is the label naming the credentials a series counts: Config.MetricsLabel (the
+// credentials Secret's namespace/name), never the client ID.
+const credentialLabel = "credential"
+
 var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "falcon_api_requests_total",
@@ -20,15 +22,15 @@ var (
 	rateLimitRemaining = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "falcon_api_rate_limit_remaining",
 		Help: "X-Ratelimit-Remaining of the last Falcon API reply, by credential.",
-	}, []string{"credential"})
+	}, []string{credentialLabel})
 	rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "falcon_api_rate_limited_total",
 		Help: "Falcon API replies with status 429, by credential.",
-	}, []string{"credential"})
+	}, []string{credentialLabel})
 	tokenFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "falcon_oauth_token_fetches_total",
 		Help: "OAuth2 access-token requests, by credential.",
-	}, []string{"credential"})
+	}, []string{credentialLabel})
 )
 
 func init() {

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
 func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {

@@ -117,7 +117,7 @@ func TestFindTokensByMarkerPagesReadsAndMatchesExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	got := make([]string, 0, len(found))
 	for _, tok := range found {
 		got = append(got, tok.ID)
 	}
@@ -135,8 +135,9 @@ func TestFindTokensByMarkerPagesReadsAndMatchesExactly(t *testing.T) {
 func TestFindValidMarkedTokenIDs(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	c, api := h.client(falcontest.APIClient{})
-	var want []string
-	for i := range 1001 {
+	const marked = 1001 // more than a page of 1000
+	want := make([]string, 0, marked)
+	for i := range marked {
 		want = append(want, h.sim.ConsoleCreateToken(api.CID, MarkLabel("ns/name", fmt.Sprintf("fto-%010d", i)), nil).ID)
 	}
 	revoked := h.sim.ConsoleCreateToken(api.CID, MarkLabel("ns/revoked", "fto-revoked"), nil)

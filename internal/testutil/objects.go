@@ -66,7 +66,9 @@ func CredentialsSecret(namespace, name, clientID, clientSecret string) *corev1.S
 // NewAPIClient registers a fresh API client in the simulator, and with it a fresh customer
 // account (CID) whose tokens and calls are the caller's alone, and stores its credentials in
 // the Secret namespace/secretName. No scopes means all of them.
-func NewAPIClient(ctx context.Context, c client.Client, sim *falcontest.Simulator, namespace, secretName string, scopes ...string) (falcontest.APIClient, error) {
+func NewAPIClient(
+	ctx context.Context, c client.Client, sim *falcontest.Simulator, namespace, secretName string, scopes ...string,
+) (falcontest.APIClient, error) {
 	api := sim.AddClient(falcontest.APIClient{Scopes: scopes})
 	return api, c.Create(ctx, CredentialsSecret(namespace, secretName, api.ClientID, api.ClientSecret))
 }

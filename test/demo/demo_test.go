@@ -58,7 +58,7 @@ func buildAndRun(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	for name, pkg := range map[string]string{"demo": "./hack/demo", "manager": ".", "falcon-simulator": "./hack/falcon-simulator"} {
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg)
 		build.Dir = root
@@ -338,7 +338,7 @@ func assertNothingLeftBehind(t *testing.T, output string) {
 				t.Fatal(err)
 			}
 			if conn, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
-				conn.Close()
+				_ = conn.Close()
 				t.Errorf("%s still accepts connections after the demo exited", raw)
 			}
 		}

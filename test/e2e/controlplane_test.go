@@ -37,7 +37,7 @@ func controlPlaneCollects(ctx SpecContext) {
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "owner"}},
 		testutil.NewToken(s.ns, "owner"),
 	}
-	var dependents []client.Object
+	dependents := make([]client.Object, 0, len(owners))
 	for _, owner := range owners {
 		Expect(k8sClient.Create(ctx, owner)).To(Succeed())
 		dependents = append(dependents, ownedConfigMap(ctx, owner))

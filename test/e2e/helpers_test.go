@@ -77,12 +77,11 @@ func eventReasons(ctx context.Context, obj client.Object) func() ([]string, erro
 	return func() ([]string, error) { return testutil.EventReasons(ctx, k8sClient, obj) }
 }
 
-// waitAllReady waits until want resources in namespace are all Ready, and returns them.
-func waitAllReady(ctx context.Context, namespace string, want int, timeout time.Duration) []falconv1alpha1.FalconInstallationToken {
+// waitAllReady waits until want resources in namespace are all Ready.
+func waitAllReady(ctx context.Context, namespace string, want int, timeout time.Duration) {
 	GinkgoHelper()
-	var items []falconv1alpha1.FalconInstallationToken
 	Eventually(func(g Gomega) {
-		items = listTokens(ctx, namespace)
+		items := listTokens(ctx, namespace)
 		g.Expect(items).To(HaveLen(want))
 		var notReady []string
 		for i := range items {
@@ -92,7 +91,6 @@ func waitAllReady(ctx context.Context, namespace string, want int, timeout time.
 		}
 		g.Expect(notReady).To(BeEmpty(), "not Ready yet")
 	}).WithTimeout(timeout).WithPolling(time.Second).Should(Succeed(), "every resource in %s is Ready", namespace)
-	return items
 }
 
 // labelOf is the label a resource's token carries before the operator's marker.

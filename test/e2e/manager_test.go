@@ -146,7 +146,7 @@ func (m *managerProcess) metricsText() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return "", err
@@ -197,7 +197,7 @@ func httpOK(url string) bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status matters
 	return resp.StatusCode == http.StatusOK
 }
 
@@ -206,7 +206,7 @@ func freeLocalAddress() string {
 	GinkgoHelper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String()
 }
 
@@ -220,7 +220,7 @@ func printLogTails(w io.Writer, lines int) {
 	managersMu.Unlock()
 	for _, p := range all {
 		if p != nil {
-			fmt.Fprintf(w, "\n--- the end of %s ---\n%s\n", filepath.Base(p.logPath), logTail(p.logPath, lines))
+			_, _ = fmt.Fprintf(w, "\n--- the end of %s ---\n%s\n", filepath.Base(p.logPath), logTail(p.logPath, lines))
 		}
 	}
 }

@@ -57,8 +57,9 @@ func namespaceDeletion(ctx SpecContext) {
 
 // tokensLeft names the resources still in namespace, with the reason of their Ready condition.
 func tokensLeft(ctx SpecContext, namespace string) []string {
-	var left []string
-	for _, fit := range listTokens(ctx, namespace) {
+	tokens := listTokens(ctx, namespace)
+	left := make([]string, 0, len(tokens))
+	for _, fit := range tokens {
 		left = append(left, fit.Name+": "+testutil.ReadyReason(&fit))
 	}
 	return left

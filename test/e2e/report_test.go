@@ -50,15 +50,17 @@ func add(scenario, measure string, n int) {
 // Totals every run reports, even when a scenario did not get to count them.
 var totals = []string{"kills (SIGKILL)", "restarts", "requests inside 429 windows", "duplicates found", "leaks found"}
 
+// printReport writes the counts to w. Like the Flush at its end, its writes are best effort: a
+// report that cannot be written has nowhere else to go.
 func printReport(w io.Writer) {
 	reportMu.Lock()
 	defer reportMu.Unlock()
-	fmt.Fprintln(w, "\nEnd-to-end scenario counts")
+	_, _ = fmt.Fprintln(w, "\nEnd-to-end scenario counts")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tMEASURE\tVALUE")
+	_, _ = fmt.Fprintln(tw, "SCENARIO\tMEASURE\tVALUE")
 	for _, line := range reportLines {
 		if line.scenario != "all" {
-			fmt.Fprintf(tw, "%s\t%s\t%v\n", line.scenario, line.measure, line.value)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%v\n", line.scenario, line.measure, line.value)
 		}
 	}
 	for _, measure := range totals {
@@ -68,11 +70,11 @@ func printReport(w io.Writer) {
 				value = line.value
 			}
 		}
-		fmt.Fprintf(tw, "total\t%s\t%v\n", measure, value)
+		_, _ = fmt.Fprintf(tw, "total\t%s\t%v\n", measure, value)
 	}
 	for _, line := range reportLines {
 		if line.scenario == "all" && !slices.Contains(totals, line.measure) {
-			fmt.Fprintf(tw, "total\t%s\t%v\n", line.measure, line.value)
+			_, _ = fmt.Fprintf(tw, "total\t%s\t%v\n", line.measure, line.value)
 		}
 	}
 	_ = tw.Flush()

@@ -143,7 +143,7 @@ var _ = ReportAfterSuite("scenario counts", func(r Report) {
 		_ = os.RemoveAll(workDir)
 		return
 	}
-	fmt.Fprintf(os.Stdout, "\nThe logs of every process, the kubeconfig and the manager binary are kept in %s\n", workDir)
+	fmt.Printf("\nThe logs of every process, the kubeconfig and the manager binary are kept in %s\n", workDir)
 	printLogTails(os.Stdout, 40)
 })
 

@@ -319,16 +319,19 @@ func TestMapping(t *testing.T) {
 					cond("Stalled", "True", "DriftDetected", "Falcon's settings differ from the spec: tokensRequired", gen))
 			}},
 	}
-	// Every reason the contract lists as needing a person ends Degraded once Stalled says so.
-	for _, reason := range []string{"CredentialsNotFound", "CredentialsInvalid", "MissingScope", "SecretConflict",
-		"Conflict", "TokenOwnedElsewhere", "KubernetesForbidden", "KubernetesInvalid"} {
+	// Every reason the contract lists as needing a person ends Degraded once Stalled says so, and
+	// every transient one stays Progressing while the operator works on it.
+	needPerson := []string{"CredentialsNotFound", "CredentialsInvalid", "MissingScope", "SecretConflict",
+		"Conflict", "TokenOwnedElsewhere", "KubernetesForbidden", "KubernetesInvalid"}
+	transient := []string{"RateLimited", "APIUnavailable", "TokenLimitReached", "Expired"}
+	rows = slices.Grow(rows, len(needPerson)+len(transient))
+	for _, reason := range needPerson {
 		rows = append(rows, row{name: "stalled: " + reason, want: "Degraded", msg: reason + ": fix it",
 			mutate: func(o *unstructured.Unstructured, gen int64, _ string) {
 				setStatus(o, gen, cond("Ready", "False", reason, "fix it", gen), cond("Stalled", "True", reason, "fix it", gen))
 			}})
 	}
-	// And every transient one stays Progressing while the operator works on it.
-	for _, reason := range []string{"RateLimited", "APIUnavailable", "TokenLimitReached", "Expired"} {
+	for _, reason := range transient {
 		rows = append(rows, row{name: "reconciling: " + reason, want: "Progressing", msg: reason + ": retrying",
 			mutate: func(o *unstructured.Unstructured, gen int64, _ string) {
 				setStatus(o, gen, cond("Ready", "False", reason, "retrying", gen), cond("Reconciling", "True", reason, "", gen))

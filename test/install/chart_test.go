@@ -114,7 +114,7 @@ var _ = Describe("The Helm chart", func() {
 })
 
 func valuesArgs(files []string) [][]string {
-	var out [][]string
+	out := make([][]string, 0, len(files))
 	for _, f := range files {
 		out = append(out, []string{"--values", f})
 	}

@@ -37,8 +37,9 @@ var _ = Describe("The YAML in the docs", func() {
 		It("is accepted by the API server: "+filepath.Base(file), func(ctx context.Context) {
 			text, err := os.ReadFile(file)
 			Expect(err).NotTo(HaveOccurred())
-			var objs manifests
-			for _, block := range yamlBlock.FindAllSubmatch(text, -1) {
+			blocks := yamlBlock.FindAllSubmatch(text, -1)
+			objs := make(manifests, 0, len(blocks))
+			for _, block := range blocks {
 				objs = append(objs, decodeManifests(block[1])...)
 			}
 			var served manifests

@@ -33,6 +33,10 @@ type Case struct {
 	WantMessage string
 }
 
+// renewedOnceAnHour ends the messages of the CEL rules that keep a token's renewals at least an
+// hour apart.
+const renewedOnceAnHour = "a token is renewed at most once an hour"
+
 // InvalidObjects are the objects that OpenAPI or CEL validation in the CRDs refuses.
 var InvalidObjects = []Case{
 	{"an expiresAfter that is not a duration", TokenSample,
@@ -56,10 +60,10 @@ var InvalidObjects = []Case{
 			set(o, "90m", "spec", "renewal", "renewBefore")
 			set(o, "10m", "spec", "renewal", "gracePeriod")
 		},
-		"a token is renewed at most once an hour"},
+		renewedOnceAnHour},
 	{"a renewBefore close to expiresAfter", TokenSample,
 		func(o *unstructured.Unstructured) { set(o, "719h59m", "spec", "renewal", "renewBefore") },
-		"a token is renewed at most once an hour"},
+		renewedOnceAnHour},
 	{"a default renewBefore on an expiresAfter under 90m", TokenSample,
 		func(o *unstructured.Unstructured) {
 			set(o, "80m", "spec", "expiresAfter")
@@ -188,7 +192,7 @@ var InvalidObjects = []Case{
 			set(o, "2h", "spec", "expiresAfter")
 			set(o, "90m", "spec", "renewal", "renewBefore")
 		},
-		"a token is renewed at most once an hour"},
+		renewedOnceAnHour},
 	{"an unknown management policy", SettingsSample,
 		func(o *unstructured.Unstructured) { set(o, "Manage", "spec", "managementPolicy") },
 		`Unsupported value: "Manage"`},

@@ -8,6 +8,23 @@ import (
 	"time"
 )
 
+// Token statuses, as the API reports them.
+const (
+	statusValid   = "valid"
+	statusRevoked = "revoked"
+	statusExpired = "expired"
+)
+
+// Actions of the audit log, and the actor of changes made in the console.
+const (
+	actionCreate  = "token_create"
+	actionUpdate  = "token_update"
+	actionRevoke  = "token_revoke"
+	actionRestore = "token_restore"
+	actionDelete  = "token_delete"
+	actorConsole  = "console"
+)
+
 // Token is a stored installation token, as the API returns it, with its owning CID.
 type Token struct {
 	CID, ID, Value, Label, Status, Type string
@@ -50,8 +67,8 @@ func (s *Simulator) accountLocked(cid string) *account {
 
 // status is the token's status as the API reports it at now.
 func (s *Simulator) status(t *Token, now time.Time) string {
-	if t.Status == "valid" && s.opts.ExpiredStatus && t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
-		return "expired"
+	if t.Status == statusValid && s.opts.ExpiredStatus && t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+		return statusExpired
 	}
 	return t.Status
 }
@@ -59,7 +76,7 @@ func (s *Simulator) status(t *Token, now time.Time) string {
 func (a *account) activeTokens(now time.Time) int {
 	n := 0
 	for _, t := range a.tokens {
-		if t.Status == "valid" && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) {
+		if t.Status == statusValid && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) {
 			n++
 		}
 	}
@@ -68,7 +85,7 @@ func (a *account) activeTokens(now time.Time) int {
 
 func (a *account) createLocked(label string, expiresAt *time.Time, now time.Time) *Token {
 	t := &Token{
-		ID: randomHex(16), Value: randomHex(4), Label: label, Status: "valid", Type: "customer_managed",
+		ID: randomHex(16), Value: randomHex(4), Label: label, Status: statusValid, Type: "customer_managed",
 		CreatedAt: now.UTC().Truncate(time.Second), ExpiresAt: truncate(expiresAt),
 	}
 	a.tokens[t.ID] = t
@@ -82,7 +99,10 @@ func (a *account) deleteLocked(id string) {
 }
 
 func (a *account) record(action, actor, tokenID, description string, now time.Time) {
-	a.audit = append(a.audit, AuditEvent{ID: randomHex(16), Action: action, Actor: actor, TokenID: tokenID, Description: description, Timestamp: now.UTC().Truncate(time.Second)})
+	a.audit = append(a.audit, AuditEvent{
+		ID: randomHex(16), Action: action, Actor: actor, TokenID: tokenID, Description: description,
+		Timestamp: now.UTC().Truncate(time.Second),
+	})
 }
 
 func truncate(t *time.Time) *time.Time {
@@ -135,7 +155,7 @@ func (s *Simulator) ConsoleCreateToken(cid, label string, expiresAt *time.Time) 
 	a := s.accountLocked(cid)
 	t := a.createLocked(label, expiresAt, now)
 	s.secrets[t.Value] = struct{}{}
-	a.record("token_create", "console", t.ID, "created in the console", now)
+	a.record(actionCreate, actorConsole, t.ID, "created in the console", now)
 	out := *t
 	out.CID = strings.ToUpper(cid)
 	return out
@@ -143,8 +163,8 @@ func (s *Simulator) ConsoleCreateToken(cid, label string, expiresAt *time.Time) 
 
 // ConsoleRevoke revokes a token in the console.
 func (s *Simulator) ConsoleRevoke(cid, id string) {
-	s.consoleEdit(cid, id, "token_revoke", func(t *Token, now time.Time) {
-		t.Status, t.RevokedAt = "revoked", truncate(&now)
+	s.consoleEdit(cid, id, actionRevoke, func(t *Token, now time.Time) {
+		t.Status, t.RevokedAt = statusRevoked, truncate(&now)
 	})
 }
 
@@ -154,17 +174,17 @@ func (s *Simulator) ConsoleDelete(cid, id string) {
 	defer s.mu.Unlock()
 	a := s.accountLocked(cid)
 	a.deleteLocked(id)
-	a.record("token_delete", "console", id, "deleted in the console", s.opts.Now())
+	a.record(actionDelete, actorConsole, id, "deleted in the console", s.opts.Now())
 }
 
 // ConsoleSetExpiry changes a token's expiry in the console; nil never expires.
 func (s *Simulator) ConsoleSetExpiry(cid, id string, expiresAt *time.Time) {
-	s.consoleEdit(cid, id, "token_update", func(t *Token, _ time.Time) { t.ExpiresAt = truncate(expiresAt) })
+	s.consoleEdit(cid, id, actionUpdate, func(t *Token, _ time.Time) { t.ExpiresAt = truncate(expiresAt) })
 }
 
 // ConsoleSetLabel relabels a token in the console.
 func (s *Simulator) ConsoleSetLabel(cid, id, label string) {
-	s.consoleEdit(cid, id, "token_update", func(t *Token, _ time.Time) { t.Label = label })
+	s.consoleEdit(cid, id, actionUpdate, func(t *Token, _ time.Time) { t.Label = label })
 }
 
 func (s *Simulator) consoleEdit(cid, id, action string, edit func(*Token, time.Time)) {
@@ -174,7 +194,7 @@ func (s *Simulator) consoleEdit(cid, id, action string, edit func(*Token, time.T
 	if t, ok := a.tokens[id]; ok {
 		now := s.opts.Now()
 		edit(t, now)
-		a.record(action, "console", id, "changed in the console", now)
+		a.record(action, actorConsole, id, "changed in the console", now)
 	}
 }
 

@@ -89,7 +89,7 @@ func envelope(status int, resources any, errs []errorEntry) *response {
 }
 
 // reply writes res with the headers every Falcon reply carries.
-func (s *Simulator) reply(w http.ResponseWriter, r *http.Request, res *response, req *request) {
+func (s *Simulator) reply(w http.ResponseWriter, res *response, req *request) {
 	trace := newTraceID()
 	if body, ok := res.body.(*envelopeBody); ok {
 		body.Meta.TraceID = trace

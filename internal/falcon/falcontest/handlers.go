@@ -53,8 +53,8 @@ func badRequest(message string) *response {
 // tokenJSON is the token entity: all nine fields, null where unset.
 func (s *Simulator) tokenJSON(t *Token, now time.Time) map[string]any {
 	return map[string]any{
-		"id": t.ID, "value": t.Value, "label": t.Label, "status": s.status(t, now), "type": t.Type,
-		"created_timestamp": formatTime(&t.CreatedAt), "expires_timestamp": formatTime(t.ExpiresAt),
+		"id": t.ID, "value": t.Value, fieldLabel: t.Label, "status": s.status(t, now), fieldType: t.Type,
+		fieldCreatedTimestamp: formatTime(&t.CreatedAt), fieldExpiresTimestamp: formatTime(t.ExpiresAt),
 		"last_used_timestamp": formatTime(t.LastUsedAt), "revoked_timestamp": formatTime(t.RevokedAt),
 	}
 }
@@ -142,15 +142,15 @@ func tokenField(s *Simulator, t *Token, field string, now time.Time) (string, bo
 	switch field {
 	case "id":
 		return t.ID, true
-	case "label":
+	case fieldLabel:
 		return t.Label, true
 	case "status":
 		return s.status(t, now), true
-	case "type":
+	case fieldType:
 		return t.Type, true
-	case "created_timestamp":
+	case fieldCreatedTimestamp:
 		return *formatTime(&t.CreatedAt), true
-	case "expires_timestamp":
+	case fieldExpiresTimestamp:
 		if t.ExpiresAt == nil {
 			return "", true
 		}
@@ -169,11 +169,11 @@ func sortTokens(tokens []*Token, sort string) error {
 	}
 	var less func(a, b *Token) int
 	switch field {
-	case "created_timestamp":
+	case fieldCreatedTimestamp:
 		less = func(a, b *Token) int { return a.CreatedAt.Compare(b.CreatedAt) }
-	case "label":
+	case fieldLabel:
 		less = func(a, b *Token) int { return strings.Compare(a.Label, b.Label) }
-	case "expires_timestamp":
+	case fieldExpiresTimestamp:
 		less = func(a, b *Token) int { return compareOptional(a.ExpiresAt, b.ExpiresAt) }
 	default:
 		return fmt.Errorf("cannot sort by %q", field)
@@ -247,11 +247,11 @@ func (s *Simulator) createToken(req *request, a *account) *response {
 	if res != nil {
 		return res
 	}
-	label, res := s.label(body["label"])
+	label, res := s.label(body[fieldLabel])
 	if res != nil {
 		return res
 	}
-	exp, res := expiry(body["expires_timestamp"])
+	exp, res := expiry(body[fieldExpiresTimestamp])
 	if res != nil {
 		return res
 	}
@@ -263,7 +263,7 @@ func (s *Simulator) createToken(req *request, a *account) *response {
 	}
 	t := a.createLocked(ptr.Deref(label, ""), exp, req.now)
 	s.secrets[t.Value] = struct{}{}
-	a.record("token_create", req.clientID, t.ID, "created through the API", req.now)
+	a.record(actionCreate, req.clientID, t.ID, "created through the API", req.now)
 	return envelope(http.StatusCreated, []any{s.tokenJSON(t, req.now)}, nil)
 }
 
@@ -276,17 +276,17 @@ func (s *Simulator) updateTokens(req *request, a *account) *response {
 	if res != nil {
 		return res
 	}
-	label, res := s.label(body["label"])
+	label, res := s.label(body[fieldLabel])
 	if res != nil {
 		return res
 	}
-	raw, setExpiry := body["expires_timestamp"]
+	raw, setExpiry := body[fieldExpiresTimestamp]
 	exp, res := expiry(raw)
 	if res != nil {
 		return res
 	}
 	var revoked *bool
-	if raw, ok := body["revoked"]; ok && string(raw) != "null" {
+	if raw := body[fieldRevoked]; !nullOrAbsent(raw) {
 		if err := json.Unmarshal(raw, &revoked); err != nil {
 			return badRequest("revoked must be a boolean")
 		}
@@ -303,11 +303,11 @@ func (s *Simulator) updateTokens(req *request, a *account) *response {
 		if setExpiry {
 			t.ExpiresAt = truncate(exp)
 		}
-		action := "token_update"
+		action := actionUpdate
 		if revoked != nil && *revoked {
-			t.Status, t.RevokedAt, action = "revoked", truncate(&req.now), "token_revoke"
+			t.Status, t.RevokedAt, action = statusRevoked, truncate(&req.now), actionRevoke
 		} else if revoked != nil {
-			t.Status, t.RevokedAt, action = "valid", nil, "token_restore"
+			t.Status, t.RevokedAt, action = statusValid, nil, actionRestore
 		}
 		a.record(action, req.clientID, t.ID, "changed through the API", req.now)
 		out = append(out, s.tokenJSON(t, req.now))
@@ -330,7 +330,7 @@ func (s *Simulator) deleteTokens(req *request, a *account) *response {
 	}
 	for _, t := range found {
 		a.deleteLocked(t.ID)
-		a.record("token_delete", req.clientID, t.ID, "deleted through the API", req.now)
+		a.record(actionDelete, req.clientID, t.ID, "deleted through the API", req.now)
 	}
 	var errs []errorEntry
 	if len(missing) > 0 {

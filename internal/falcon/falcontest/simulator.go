@@ -112,12 +112,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cloud, path := splitCloud(r.URL.Path)
 	route, ok := routes[path]
 	if !ok {
-		s.reply(w, r, envelope(http.StatusNotFound, nil, apiError(http.StatusNotFound, "Not Found")), nil)
+		s.reply(w, envelope(http.StatusNotFound, nil, apiError(http.StatusNotFound, "Not Found")), nil)
 		return
 	}
 	op, ok := route[r.Method]
 	if !ok {
-		s.reply(w, r, envelope(http.StatusMethodNotAllowed, nil, apiError(http.StatusMethodNotAllowed, "Method Not Allowed")), nil)
+		s.reply(w, envelope(http.StatusMethodNotAllowed, nil, apiError(http.StatusMethodNotAllowed, "Method Not Allowed")), nil)
 		return
 	}
 	req := &request{w: w, r: r, op: op, cloud: cloud, now: s.opts.Now()}
@@ -187,7 +187,7 @@ func (s *Simulator) serve(req *request) {
 			<-fault.hold.release
 		}
 	}
-	s.reply(req.w, req.r, res, req)
+	s.reply(req.w, res, req)
 }
 
 // splitCloud takes the cloud prefix off a path: /eu-1/oauth2/token is eu-1's /oauth2/token.

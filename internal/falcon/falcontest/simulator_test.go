@@ -70,8 +70,9 @@ func TestQueryFiltersSortsAndPages(t *testing.T) {
 	h := newHarness(t, Options{})
 	c := h.sim.AddClient(APIClient{})
 	bearer := h.login(c, "")
-	var ids []string
-	for i, label := range []string{"alpha [fto-1]", "beta [fto-2]", "o'brien [fto-3]", "gamma"} {
+	labels := []string{"alpha [fto-1]", "beta [fto-2]", "o'brien [fto-3]", "gamma"}
+	ids := make([]string, 0, len(labels))
+	for i, label := range labels {
 		ids = append(ids, h.create(bearer, label, nil)["id"].(string))
 		h.clock.Step(time.Second * time.Duration(i+1))
 	}
@@ -261,7 +262,7 @@ func TestFaults(t *testing.T) {
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		return err
 	}

@@ -17,11 +17,20 @@ import (
 // defaultMaxLabelLength is the label limit when Options.MaxLabelLength is 0.
 const defaultMaxLabelLength = 255
 
+// Token fields that requests set, and that queries filter and sort on.
+const (
+	fieldLabel            = "label"
+	fieldType             = "type"
+	fieldCreatedTimestamp = "created_timestamp"
+	fieldExpiresTimestamp = "expires_timestamp"
+	fieldRevoked          = "revoked"
+)
+
 // The fields of the swagger's request bodies.
 var (
-	tokenCreateFields   = []string{"label", "expires_timestamp", "type"}    // api.tokenCreateRequestV1
-	tokenPatchFields    = []string{"label", "expires_timestamp", "revoked"} // api.tokenPatchRequestV1
-	settingsPatchFields = []string{"max_active_tokens", "tokens_required"}  // api.customerSettingsPatchRequestV1
+	tokenCreateFields   = []string{fieldLabel, fieldExpiresTimestamp, fieldType}    // api.tokenCreateRequestV1
+	tokenPatchFields    = []string{fieldLabel, fieldExpiresTimestamp, fieldRevoked} // api.tokenPatchRequestV1
+	settingsPatchFields = []string{"max_active_tokens", "tokens_required"}          // api.customerSettingsPatchRequestV1
 )
 
 var (
@@ -72,9 +81,14 @@ func decodePatch(r *http.Request, allowed []string) (map[string]json.RawMessage,
 	return fields, res
 }
 
+// nullOrAbsent reports whether a body field is null or not there, which the API treats alike.
+func nullOrAbsent(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
 // label reads a label field: nil when absent or null.
 func (s *Simulator) label(raw json.RawMessage) (*string, *response) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if nullOrAbsent(raw) {
 		return nil, nil
 	}
 	var label string
@@ -89,7 +103,7 @@ func (s *Simulator) label(raw json.RawMessage) (*string, *response) {
 
 // expiry reads expires_timestamp: null, absent and 0001-01-01T00:00:00Z mean never.
 func expiry(raw json.RawMessage) (*time.Time, *response) {
-	if len(raw) == 0 || string(raw) == "null" {
+	if nullOrAbsent(raw) {
 		return nil, nil
 	}
 	refused := badRequest("expires_timestamp must be null or a UTC time in whole seconds, YYYY-MM-DDTHH:MM:SSZ")

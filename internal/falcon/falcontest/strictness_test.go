@@ -84,7 +84,7 @@ func TestRefusesWhatTheAPIDoesNotAccept(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			raw, _ := io.ReadAll(resp.Body)
 			r := reply{status: resp.StatusCode, header: resp.Header, body: raw}
 			if r.status != tc.want {
