@@ -2,6 +2,7 @@ package controller_test
 
 import (
 	"context"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -12,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
 // The status every kind reports is read by kstatus, as Flux's health checks, Helm's --wait and
@@ -34,14 +36,13 @@ var _ = Describe("kstatus", func() {
 
 	It("reads a FalconInstallationToken as InProgress while its token is created, Current when Ready and Failed when blocked", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
-		newAPIClient(ctx, ns, credentialsName)
-		held, release := sim.HoldNext("tokens-create")
-		DeferCleanup(release)
+		api := newAPIClient(ctx, ns, credentialsName)
 		fit := newToken(ns, "watched")
+		until := waitingOnFalcon(api)
 		Expect(k8sClient.Create(ctx, fit)).To(Succeed())
-		Eventually(held).Should(BeClosed())
-		Expect(computed(ctx, fit)()).To(Equal(status.InProgressStatus))
-		release()
+		Eventually(computed(ctx, fit)).Should(Equal(status.InProgressStatus))
+		Consistently(computed(ctx, fit), time.Second).Should(Equal(status.InProgressStatus))
+		clock.SetTime(until.Add(time.Second))
 		Eventually(computed(ctx, fit)).Should(Equal(status.CurrentStatus))
 
 		blocked := newToken(ns, "no-credentials", func(f *falconv1alpha1.FalconInstallationToken) {
@@ -54,9 +55,8 @@ var _ = Describe("kstatus", func() {
 	It("reads a ClusterFalconInstallationToken the same way", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		creds := ns // named after the test's namespace, in the cluster resource namespace
-		newOperatorAPIClient(ctx, creds)
-		held, release := sim.HoldNext("tokens-create")
-		DeferCleanup(release)
+		api := newOperatorAPIClient(ctx, creds)
+		until := waitingOnFalcon(api)
 		cfit := &falconv1alpha1.ClusterFalconInstallationToken{
 			ObjectMeta: metav1.ObjectMeta{Name: "watched-" + ns},
 			Spec: falconv1alpha1.ClusterFalconInstallationTokenSpec{
@@ -66,9 +66,9 @@ var _ = Describe("kstatus", func() {
 		}
 		Expect(k8sClient.Create(ctx, cfit)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { deleteAndWait(ctx, cfit) })
-		Eventually(held).Should(BeClosed())
-		Expect(computed(ctx, cfit)()).To(Equal(status.InProgressStatus))
-		release()
+		Eventually(computed(ctx, cfit)).Should(Equal(status.InProgressStatus))
+		Consistently(computed(ctx, cfit), time.Second).Should(Equal(status.InProgressStatus))
+		clock.SetTime(until.Add(time.Second))
 		Eventually(computed(ctx, cfit)).Should(Equal(status.CurrentStatus))
 
 		blocked := cfit.DeepCopy()
@@ -82,15 +82,23 @@ var _ = Describe("kstatus", func() {
 	It("reads a FalconTokenSettings as InProgress until reconciled, Current when in sync and Failed on a conflict", func(ctx SpecContext) {
 		ns := newNamespace(ctx)
 		api := newOperatorAPIClient(ctx, ns)
-		held, release := sim.HoldNext("customer-settings-update")
-		DeferCleanup(release)
+		until := waitingOnFalcon(api)
 		fts := newSettings(ctx, ns, ns, func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(7)) })
-		Eventually(held).Should(BeClosed())
-		Expect(computed(ctx, fts)()).To(Equal(status.InProgressStatus))
-		release()
+		Eventually(computed(ctx, fts)).Should(Equal(status.InProgressStatus))
+		Consistently(computed(ctx, fts), time.Second).Should(Equal(status.InProgressStatus))
+		clock.SetTime(until.Add(time.Second))
 		Eventually(computed(ctx, fts)).Should(Equal(status.CurrentStatus))
 
 		second := newSettings(ctx, ns, ns+"-second", func(f *falconv1alpha1.FalconTokenSettings) { f.Spec.MaxActiveTokens = new(int32(8)) })
 		Eventually(computed(ctx, second)).Should(Equal(status.FailedStatus), "a second object for account %s", api.CID)
 	})
 })
+
+// waitingOnFalcon closes api's account with a rate-limit window on the fake clock, so that the
+// operator's work on it waits until the test moves the clock past the window's end, which it
+// returns. The window is short because the retry comes after it in real time.
+func waitingOnFalcon(api falcontest.APIClient) time.Time {
+	until := clock.Now().Add(2 * time.Second)
+	sim.ForceRateLimit(api.CID, until)
+	return until
+}

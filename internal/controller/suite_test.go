@@ -171,8 +171,31 @@ func (b *syncBuffer) String() string {
 func newNamespace(ctx context.Context) string {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "fit-"}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
-	DeferCleanup(func(ctx SpecContext) { Expect(k8sClient.Delete(ctx, ns)).To(Succeed()) })
+	DeferCleanup(func(ctx SpecContext) {
+		orphanTokens(ctx, ns.Name)
+		Expect(k8sClient.Delete(ctx, ns)).To(Succeed())
+	})
 	return ns.Name
+}
+
+// orphanTokens deletes the FalconInstallationTokens a test left in namespace, with deletionPolicy
+// Orphan: envtest has no namespace controller, and a resource left behind would keep working
+// (renewals as later tests step the clock) beside the tests that follow.
+func orphanTokens(ctx context.Context, namespace string) {
+	GinkgoHelper()
+	list := &falconv1alpha1.FalconInstallationTokenList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(namespace))).To(Succeed())
+	for i := range list.Items {
+		fit := &list.Items[i]
+		patch := client.MergeFrom(fit.DeepCopy())
+		fit.Spec.DeletionPolicy = falconv1alpha1.TokenDeletionOrphan
+		Expect(client.IgnoreNotFound(k8sClient.Patch(ctx, fit, patch))).To(Succeed())
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, fit))).To(Succeed())
+	}
+	Eventually(func() ([]falconv1alpha1.FalconInstallationToken, error) {
+		err := k8sClient.List(ctx, list, client.InNamespace(namespace))
+		return list.Items, err
+	}).Should(BeEmpty())
 }
 
 // newAPIClient registers a fresh API client (and so a fresh CID) in the simulator and stores
