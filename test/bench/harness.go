@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -296,7 +294,7 @@ func (b *bench) start(ctx context.Context) error {
 		b.sim.ConsoleSetSettings(b.api.CID, settings)
 	}
 	namespaces := max(b.cfg.Namespaces, 1)
-	b.logf("creating %d namespaces, each with a credentials Secret", namespaces)
+	b.logf("creating %s, each with a credentials Secret", inNamespaces(namespaces))
 	if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: unrelatedNamespace}}); err != nil {
 		return err
 	}
@@ -435,19 +433,13 @@ func (b *bench) waitReconciling(ctx context.Context) error {
 	if err := b.k8s.Create(ctx, fit); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if err := b.k8s.Get(ctx, client.ObjectKeyFromObject(fit), fit); err != nil {
-			return err
-		}
-		if meta.FindStatusCondition(fit.Status.Conditions, falconv1alpha1.ConditionReady) != nil {
-			return nil
-		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
+	key := client.ObjectKeyFromObject(fit)
+	if err := b.tracker.wait(ctx, 2*time.Minute, "the manager to reconcile "+key.String(), func(s map[types.NamespacedName]tokenState) bool {
+		return s[key].reason != ""
+	}); err != nil {
+		return fmt.Errorf("the manager does not reconcile: %w", err)
 	}
-	return errors.New("the manager did not reconcile within two minutes")
+	return nil
 }
 
 // kubeQuiet is how long the in-process manager must have sent no Kubernetes request, with its
@@ -467,8 +459,8 @@ func (b *bench) waitSettled(ctx context.Context, timeout time.Duration) (time.Ti
 // and counts what it took, of Falcon and of Kubernetes.
 func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 	n := b.cfg.N
-	b.logf("creating %d FalconInstallationTokens in %d namespaces (Falcon latency %s, %d workers, --kube-api-qps=%g)",
-		n, max(b.cfg.Namespaces, 1), b.cfg.Latency, b.cfg.Workers, b.cfg.KubeAPIQPS)
+	b.logf("creating %d FalconInstallationTokens in %s (Falcon latency %s, %d workers, --kube-api-qps=%g)",
+		n, inNamespaces(b.cfg.Namespaces), b.cfg.Latency, b.cfg.Workers, b.cfg.KubeAPIQPS)
 	b.phaseCalls()
 	b.kube.take()
 	cpu0 := cpuSeconds()

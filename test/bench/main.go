@@ -194,8 +194,8 @@ func writeJSON(path string, res *Result) error {
 // whether it was met.
 func printTable(w io.Writer, res *Result) {
 	cfg := res.Config
-	fmt.Fprintf(w, "\nfalcon-token-operator cost per token: %d tokens in %d namespaces, %s per Falcon call, %d workers, sync period %s (create: %s), Falcon rate limit %d/min, --kube-api-qps=%g --kube-api-burst=%d\n",
-		cfg.N, max(cfg.Namespaces, 1), cfg.Latency, cfg.Workers, cfg.SyncPeriod, cfg.CreateSyncPeriod, cfg.RateLimit, cfg.KubeAPIQPS, cfg.KubeAPIBurst)
+	fmt.Fprintf(w, "\nfalcon-token-operator cost per token: %d tokens in %s, %s per Falcon call, %d workers, sync period %s (create: %s), Falcon rate limit %d/min, --kube-api-qps=%g --kube-api-burst=%d\n",
+		cfg.N, inNamespaces(cfg.Namespaces), cfg.Latency, cfg.Workers, cfg.SyncPeriod, cfg.CreateSyncPeriod, cfg.RateLimit, cfg.KubeAPIQPS, cfg.KubeAPIBurst)
 	fmt.Fprintf(w, "%s; %d CPUs, %s, %d MiB; %s; %s\n\n", res.Machine.CPU, res.Machine.CPUs, res.Machine.Kernel, res.Machine.MemoryMiB, res.Machine.Go, res.Date)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEASUREMENT\tVALUE\tTARGET\tMET")
@@ -279,6 +279,13 @@ func printTable(w io.Writer, res *Result) {
 	row("benchmark run time", res.Elapsed.Duration.String(), "")
 	tw.Flush()
 	fmt.Fprintln(w)
+}
+
+func inNamespaces(n int) string {
+	if n > 1 {
+		return fmt.Sprintf("%d namespaces", n)
+	}
+	return "one namespace"
 }
 
 // byCount orders the operations by their count, the most frequent first.
