@@ -28,12 +28,12 @@ import (
 
 func main() {
 	var (
-		metricsAddr, probeAddr, leaderElectionNamespace, watchNamespaces, clusterName string
-		clusterResourceNamespace                                                      string
-		secureMetrics, enableLeaderElection, enableHTTP2, allowInsecureEndpoints      bool
-		syncPeriod, leaseDuration, renewDeadline, retryPeriod                         time.Duration
-		maxConcurrentReconciles                                                       int
-		cloudEndpoints                                                                = cloudEndpointFlag{}
+		metricsAddr, probeAddr, pprofAddr, leaderElectionNamespace, watchNamespaces, clusterName string
+		clusterResourceNamespace                                                                 string
+		secureMetrics, enableLeaderElection, enableHTTP2, allowInsecureEndpoints                 bool
+		syncPeriod, leaseDuration, renewDeadline, retryPeriod                                    time.Duration
+		maxConcurrentReconciles                                                                  int
+		cloudEndpoints                                                                           = cloudEndpointFlag{}
 	)
 	var (
 		kubeAPIQPS   float64
@@ -42,6 +42,7 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, such as :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the /healthz and /readyz probes bind to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0", "Address Go's pprof endpoints (/debug/pprof/) bind to, such as 127.0.0.1:8082; 0 disables them.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false, "Elect a leader so that only one manager replica reconciles at a time.")
 	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election lease; defaults to the pod's namespace.")
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second,
@@ -79,7 +80,7 @@ func main() {
 		os.Exit(1)
 	}
 	if err := run(runConfig{
-		metricsAddr: metricsAddr, probeAddr: probeAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
+		metricsAddr: metricsAddr, probeAddr: probeAddr, pprofAddr: pprofAddr, secureMetrics: secureMetrics, enableHTTP2: enableHTTP2,
 		leaderElect: enableLeaderElection, leaderElectionNamespace: leaderElectionNamespace,
 		leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod,
 		namespaces: splitList(watchNamespaces), endpoints: cloudEndpoints, allowInsecureEndpoints: allowInsecureEndpoints,
@@ -98,15 +99,15 @@ func main() {
 }
 
 type runConfig struct {
-	metricsAddr, probeAddr, leaderElectionNamespace string
-	secureMetrics, enableHTTP2, leaderElect         bool
-	allowInsecureEndpoints                          bool
-	leaseDuration, renewDeadline, retryPeriod       time.Duration
-	namespaces                                      []string
-	endpoints                                       cloudEndpointFlag
-	kubeAPIQPS                                      float32
-	kubeAPIBurst                                    int
-	options                                         controller.Options
+	metricsAddr, probeAddr, pprofAddr, leaderElectionNamespace string
+	secureMetrics, enableHTTP2, leaderElect                    bool
+	allowInsecureEndpoints                                     bool
+	leaseDuration, renewDeadline, retryPeriod                  time.Duration
+	namespaces                                                 []string
+	endpoints                                                  cloudEndpointFlag
+	kubeAPIQPS                                                 float32
+	kubeAPIBurst                                               int
+	options                                                    controller.Options
 }
 
 func run(cfg runConfig) error {
@@ -136,6 +137,7 @@ func run(cfg runConfig) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  cfg.probeAddr,
+		PprofBindAddress:        cfg.pprofAddr,
 		LeaderElection:          cfg.leaderElect,
 		LeaderElectionID:        "falcon-token-operator.falconops.io",
 		LeaderElectionNamespace: cfg.leaderElectionNamespace,

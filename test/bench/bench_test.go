@@ -10,13 +10,14 @@ import (
 	"time"
 )
 
-// TestCostPerToken is the short benchmark that `make test` runs: 50 tokens, and the call
-// counts of the design's cost per token checked exactly or as bounds that do not depend on how
-// fast the machine is. The timings and the memory are `make bench`'s.
+// TestCostPerToken is the short benchmark that `make test` runs: 50 tokens, and the Falcon call
+// and Kubernetes request counts of the design's cost per token checked exactly or as bounds
+// that do not depend on how fast the machine is. The timings and the memory are `make bench`'s.
 func TestCostPerToken(t *testing.T) {
 	ensureAssets(t)
 	cfg := Config{
 		N:                50,
+		Namespaces:       1,
 		Latency:          5 * time.Millisecond,
 		RateLimit:        6000,
 		SyncPeriod:       2 * time.Second,
@@ -47,10 +48,15 @@ func TestCostPerToken(t *testing.T) {
 	t.Run("create costs one create call per token, plus one OAuth fetch and one CCID", func(t *testing.T) {
 		expectCalls(t, res.Create.Calls, map[string]int{"tokens-create": n, "oauth2-token": 1, "ccid": 1})
 	})
+	t.Run("creating a token costs at most 5 Kubernetes requests", func(t *testing.T) {
+		if got := res.Create.KubePerToken; got > maxKubePerToken {
+			t.Errorf("%.2f Kubernetes requests per created token, want at most %g: %v", got, maxKubePerToken, res.Create.Kube)
+		}
+	})
 	t.Run("a restart reads the tokens in batches, not one by one", func(t *testing.T) {
 		calls := res.Restart.Calls
-		if reads := calls["tokens-read"]; reads > passesIn(res.Restart.Window.Duration)*batches {
-			t.Errorf("%d tokens-read in %s after a restart with %d tokens", reads, res.Restart.Window.Duration, n)
+		if reads := calls["tokens-read"]; reads > passesIn(res.Restart.Verified.Duration)*batches {
+			t.Errorf("%d tokens-read until all %d resources were verified after a restart (%s)", reads, n, res.Restart.Verified.Duration)
 		}
 		delete(calls, "tokens-read")
 		expectCalls(t, calls, map[string]int{"oauth2-token": 1, "ccid": 1})

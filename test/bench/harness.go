@@ -3,23 +3,18 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -38,16 +33,20 @@ import (
 )
 
 const (
-	benchNamespace     = "bench"
 	unrelatedNamespace = "unrelated"
 	credentialsName    = "falcon-api"
 	// idsPerRead is how many token IDs the client puts in one tokens-read request.
 	idsPerRead = 100
+	// tokenCapMargin is how many active tokens beyond N the account allows.
+	tokenCapMargin = 100
 )
 
 // Config is one benchmark run.
 type Config struct {
-	N          int           `json:"tokens"`
+	N int `json:"tokens"`
+	// Namespaces the N resources are spread over, each with a credentials Secret of its own
+	// (a namespaced resource may only use a Secret of its namespace), all for the same API client.
+	Namespaces int           `json:"namespaces"`
 	Latency    time.Duration `json:"latency"`
 	RateLimit  int           `json:"rateLimitPerMinute"`
 	SyncPeriod time.Duration `json:"syncPeriod"`
@@ -59,14 +58,16 @@ type Config struct {
 	KubeAPIBurst     int           `json:"kubeAPIBurst"`
 	RateLimitWindow  time.Duration `json:"rateLimitWindow"`
 	RateLimitedCRs   int           `json:"rateLimitedResources"`
-	// Memory runs the RSS (manager binary) and heap (in-process manager) phases.
-	Memory        bool `json:"memory"`
-	Unrelated     int  `json:"unrelatedSecrets"`
-	UnrelatedSize int  `json:"unrelatedSecretBytes"`
+	// Memory runs the RSS and profile (manager binary) and heap (in-process manager) phases.
+	Memory bool `json:"memory"`
+	// Unrelated Secrets for the memory comparison with and without them; 0 skips it.
+	Unrelated     int `json:"unrelatedSecrets"`
+	UnrelatedSize int `json:"unrelatedSecretBytes"`
 
-	Root     string    `json:"-"` // repository root
-	WorkDir  string    `json:"-"` // logs and the built manager
-	Progress io.Writer `json:"-"`
+	Root       string    `json:"-"` // repository root
+	WorkDir    string    `json:"-"` // logs and the built manager
+	ProfileDir string    `json:"-"` // the manager binary's profiles
+	Progress   io.Writer `json:"-"`
 }
 
 // MarshalJSON writes the durations as text ("50ms") rather than nanoseconds.
@@ -87,38 +88,52 @@ type Result struct {
 	Machine   Machine         `json:"machine"`
 	Config    Config          `json:"config"`
 	Create    CreateResult    `json:"create"`
+	Restart   RestartResult   `json:"restart"`
 	Steady    SteadyResult    `json:"steadyState"`
 	Drift     DriftResult     `json:"drift"`
 	RateLimit RateLimitResult `json:"rateLimit"`
-	Restart   RestartResult   `json:"restart"`
 	OAuth     []int           `json:"oauthFetchesPerManagerRun"`
 	Memory    *MemoryResult   `json:"memory,omitempty"`
+	Profiles  *Profiles       `json:"profiles,omitempty"`
 	Targets   []TargetResult  `json:"targets"`
 	Elapsed   metav1.Duration `json:"elapsed"`
 }
 
 // CreateResult: N new resources until all are Ready.
 type CreateResult struct {
-	Wall          metav1.Duration `json:"wall"`
-	Floor         metav1.Duration `json:"floor"` // N × create latency / workers
-	Calls         map[string]int  `json:"calls"` // by operation
+	Wall metav1.Duration `json:"wall"`
+	// FalconFloor is N × create latency / workers; KubeFloor is N × Kubernetes requests per
+	// token / --kube-api-qps.
+	FalconFloor   metav1.Duration `json:"falconFloor"`
+	KubeFloor     metav1.Duration `json:"kubeFloor"`
+	Calls         map[string]int  `json:"calls"` // Falcon, by operation
 	CallsPerToken float64         `json:"callsPerToken"`
+	// Kube counts the manager's Kubernetes requests by "verb resource", from the first resource
+	// created until the manager is idle again.
+	Kube          map[string]int  `json:"kubeRequests"`
+	KubePerToken  float64         `json:"kubeRequestsPerToken"`
+	KubeSettledAt metav1.Duration `json:"kubeSettledAfter"` // after the last Ready, when the manager was idle
 	// CPU is the CPU time each process spent during the create, in seconds: kube-apiserver,
 	// etcd, and this process (the manager, the simulator and the harness).
 	CPU map[string]float64 `json:"cpuSeconds"`
 }
 
-// RestartResult: a manager starts with N tokens in place.
+// RestartResult: a manager starts with N tokens in place, until every resource is verified.
 type RestartResult struct {
-	Window metav1.Duration `json:"window"`
-	Calls  map[string]int  `json:"calls"`
+	Verified metav1.Duration `json:"verifiedAfter"`
+	Calls    map[string]int  `json:"calls"`
+	Kube     map[string]int  `json:"kubeRequests"`
 }
 
 // SteadyResult: nothing changes for Periods sync periods.
 type SteadyResult struct {
-	Window                 metav1.Duration `json:"window"`
-	Calls                  map[string]int  `json:"calls"`
-	CallsPerTokenPerPeriod float64         `json:"callsPerTokenPerPeriod"`
+	Window                         metav1.Duration `json:"window"`
+	Calls                          map[string]int  `json:"calls"`
+	CallsPerTokenPerPeriod         float64         `json:"callsPerTokenPerPeriod"`
+	Reconciles                     int             `json:"reconciles"`
+	ReconcilesPerResourcePerPeriod float64         `json:"reconcilesPerResourcePerPeriod"`
+	Kube                           map[string]int  `json:"kubeRequests"`
+	KubeWritesPerResourcePerPeriod float64         `json:"kubeWritesPerResourcePerPeriod"`
 }
 
 // DriftResult: one token revoked and one deleted in the console.
@@ -126,30 +141,6 @@ type DriftResult struct {
 	RevokedFoundAfter metav1.Duration `json:"revokedReplacedAfter"`
 	DeletedFoundAfter metav1.Duration `json:"deletedReplacedAfter"`
 	Calls             map[string]int  `json:"calls"`
-}
-
-// RateLimitResult: a forced 429 window while resources change.
-type RateLimitResult struct {
-	Window       metav1.Duration `json:"window"`
-	Answered429  int             `json:"answered429"`
-	InFlight     int             `json:"inFlightWhenFirst429CameBack"`
-	SentInWindow int             `json:"sentInsideWindowAfterFirst429"`
-	Recovered    metav1.Duration `json:"allReadyAfterWindowEnd"`
-}
-
-// MemoryResult: the manager with no and with many unrelated Secrets in the cluster.
-type MemoryResult struct {
-	UnrelatedCreate metav1.Duration `json:"unrelatedSecretsCreatedIn"`
-	Without         MemorySample    `json:"withoutUnrelatedSecrets"`
-	With            MemorySample    `json:"withUnrelatedSecrets"`
-	RSSRatio        float64         `json:"rssRatio"`
-}
-
-// MemorySample: the manager binary's resident set and the in-process manager's Go heap.
-type MemorySample struct {
-	RSSKiB     int64 `json:"rssKiB"`     // VmRSS, median of the samples
-	PeakRSSKiB int64 `json:"peakRSSKiB"` // VmHWM
-	HeapBytes  int64 `json:"heapBytes"`  // live heap after GC, running minus stopped
 }
 
 // TargetResult is one line of the contract and whether the run met it.
@@ -160,15 +151,6 @@ type TargetResult struct {
 	Met    bool   `json:"met"`
 }
 
-// Machine describes where the run happened.
-type Machine struct {
-	CPU       string `json:"cpu"`
-	CPUs      int    `json:"cpus"`
-	MemoryMiB int64  `json:"memoryMiB"`
-	Kernel    string `json:"kernel"`
-	Go        string `json:"go"`
-}
-
 // bench is a run in progress.
 type bench struct {
 	cfg       Config
@@ -176,13 +158,15 @@ type bench struct {
 	rest      *rest.Config
 	k8s       client.Client
 	sim       *falcontest.Simulator
-	exchanges *exchangeLog
+	exchanges *exchangeLog  // the in-process manager's Falcon exchanges, timed on its side
+	reads     *tokenReads   // the token IDs Falcon answered reads of, whichever manager asked
+	kube      *kubeRequests // the in-process manager's Kubernetes requests
 	server    *httptest.Server
 	api       falcontest.APIClient
 	tracker   *tracker
 	progress  io.Writer
-	names     []string
-	totals    map[string]int // calls by operation over the whole run
+	keys      []types.NamespacedName // the benchmark's resources
+	totals    map[string]int         // Falcon calls by operation over the whole run
 	sentinels int
 }
 
@@ -209,6 +193,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := b.start(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Memory {
+		res.Memory = &MemoryResult{}
+		if err := b.measureEmpty(ctx, managerBinary, res.Memory); err != nil {
+			return nil, err
+		}
+	}
 	// The create runs with the default sync period: with the benchmark's short one, drift
 	// checks of the tokens made so far would run during the create, far more often than any
 	// deployment runs them. The manager is then restarted with the short period, which also
@@ -222,10 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.logf("restarting the manager with --sync-period=%s", cfg.SyncPeriod)
-	b.phaseCalls()
-	restarted := time.Now()
-	if stop, err = b.startManager(ctx, cfg.SyncPeriod); err != nil {
+	if stop, err = b.measureRestart(ctx, res); err != nil {
 		return nil, err
 	}
 	stopped := false
@@ -234,9 +221,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			stop()
 		}
 	}()
-	if err := b.measureRestart(ctx, res, restarted); err != nil {
-		return nil, err
-	}
 	if err := b.measureSteady(ctx, res); err != nil {
 		return nil, err
 	}
@@ -250,36 +234,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.OAuth = []int{res.Create.Calls["oauth2-token"], b.totals["oauth2-token"] - res.Create.Calls["oauth2-token"]}
 
 	if cfg.Memory {
-		mem := &MemoryResult{}
-		res.Memory = mem
-		b.logf("memory: Go heap of the in-process manager, no unrelated Secrets")
-		mem.Without.HeapBytes = b.heapOf(ctx, stop)
 		stopped = true
-		b.logf("memory: RSS of the manager binary, no unrelated Secrets")
-		if mem.Without.RSSKiB, mem.Without.PeakRSSKiB, err = b.rssOf(ctx, managerBinary, "without"); err != nil {
+		if res.Profiles, err = b.measureMemory(ctx, managerBinary, stop, res.Memory); err != nil {
 			return nil, err
 		}
-		b.logf("memory: creating %d unrelated Secrets of %d bytes", cfg.Unrelated, cfg.UnrelatedSize)
-		t0 := time.Now()
-		if err := b.createUnrelated(ctx); err != nil {
-			return nil, err
-		}
-		mem.UnrelatedCreate = metav1.Duration{Duration: time.Since(t0).Round(time.Second)}
-		b.logf("memory: RSS of the manager binary, %d unrelated Secrets", cfg.Unrelated)
-		if mem.With.RSSKiB, mem.With.PeakRSSKiB, err = b.rssOf(ctx, managerBinary, "with"); err != nil {
-			return nil, err
-		}
-		b.logf("memory: Go heap of the in-process manager, %d unrelated Secrets", cfg.Unrelated)
-		stop2, err := b.startManager(ctx, cfg.SyncPeriod)
-		if err != nil {
-			return nil, err
-		}
-		if err := sleep(ctx, settleTime(cfg)); err != nil {
-			stop2()
-			return nil, err
-		}
-		mem.With.HeapBytes = b.heapOf(ctx, stop2)
-		mem.RSSRatio = float64(mem.With.RSSKiB) / float64(mem.Without.RSSKiB)
 	}
 	res.Targets = targets(res)
 	res.Elapsed = metav1.Duration{Duration: time.Since(started).Round(time.Second)}
@@ -290,8 +248,19 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.progress, ">> "+format+"\n", args...)
 }
 
-// start brings up the control plane, the simulator and the credentials.
+// namespace is the i-th of the namespaces the resources are spread over.
+func (b *bench) namespace(i int) string {
+	if b.cfg.Namespaces <= 1 {
+		return "bench"
+	}
+	return fmt.Sprintf("bench-%03d", i)
+}
+
+// start brings up the control plane, the simulator, the namespaces and their credentials.
 func (b *bench) start(ctx context.Context) error {
+	if err := setLogger(b.cfg.WorkDir); err != nil {
+		return err
+	}
 	b.logf("starting kube-apiserver and etcd")
 	b.env = &envtest.Environment{
 		CRDDirectoryPaths:        []string{filepath.Join(b.cfg.Root, "config", "crd", "bases")},
@@ -311,21 +280,41 @@ func (b *bench) start(ctx context.Context) error {
 
 	b.sim = falcontest.New(falcontest.Options{RateLimit: b.cfg.RateLimit})
 	b.sim.SetFaults(falcontest.Faults{Latency: b.cfg.Latency})
-	b.server = httptest.NewServer(b.sim)
+	b.reads = &tokenReads{next: b.sim, read: map[string]bool{}}
+	b.server = httptest.NewServer(b.reads)
 	// The in-process manager's Falcon clients send through it (controller.Options.FalconTransport).
 	b.exchanges = &exchangeLog{next: http.DefaultTransport}
+	b.kube = newKubeRequests()
 
-	for _, ns := range []string{benchNamespace, unrelatedNamespace} {
+	b.api = b.sim.AddClient(falcontest.APIClient{})
+	// The account's cap on active tokens (1,000 by default) raised to fit the run, as the
+	// admin of an account with that many would; the margin is for the replacements.
+	if settings := b.sim.Settings(b.api.CID); settings.MaxActiveTokens < b.cfg.N+tokenCapMargin {
+		settings.MaxActiveTokens = b.cfg.N + tokenCapMargin
+		b.sim.ConsoleSetSettings(b.api.CID, settings)
+	}
+	namespaces := max(b.cfg.Namespaces, 1)
+	b.logf("creating %s, each with a credentials Secret", inNamespaces(namespaces))
+	if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: unrelatedNamespace}}); err != nil {
+		return err
+	}
+	if err := parallel(ctx, 16, namespaces, func(ctx context.Context, i int) error {
+		ns := b.namespace(i)
 		if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			return err
 		}
-	}
-	b.api = b.sim.AddClient(falcontest.APIClient{})
-	if err := b.k8s.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: credentialsName},
-		StringData: map[string]string{"client_id": b.api.ClientID, "client_secret": b.api.ClientSecret},
+		return b.k8s.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: credentialsName},
+			StringData: map[string]string{"client_id": b.api.ClientID, "client_secret": b.api.ClientSecret},
+		})
 	}); err != nil {
 		return err
+	}
+	// Resource i lives in namespace i / (N / namespaces): consecutive resources share a credential.
+	perNamespace := (b.cfg.N + namespaces - 1) / namespaces
+	b.keys = make([]types.NamespacedName, b.cfg.N)
+	for i := range b.keys {
+		b.keys[i] = types.NamespacedName{Namespace: b.namespace(i / max(perNamespace, 1)), Name: fmt.Sprintf("token-%04d", i)}
 	}
 	if b.tracker, err = startTracker(ctx, harness); err != nil {
 		return err
@@ -356,6 +345,21 @@ func (b *bench) waitIdle(ctx context.Context) error {
 	return nil
 }
 
+var loggerOnce sync.Once
+
+// setLogger sends controller-runtime's logs (the in-process manager's, the tracker's) to a file
+// in dir, once per process.
+func setLogger(dir string) error {
+	var err error
+	loggerOnce.Do(func() {
+		var logFile *os.File
+		if logFile, err = os.Create(filepath.Join(dir, "manager-in-process.log")); err == nil {
+			logf.SetLogger(zap.New(zap.WriteTo(logFile)))
+		}
+	})
+	return err
+}
+
 func (b *bench) close() {
 	if b.server != nil {
 		b.server.Close()
@@ -368,20 +372,12 @@ func (b *bench) close() {
 	}
 }
 
-var loggerOnce sync.Once
-
-// startManager runs the manager in this process, wired as main.go wires it.
+// startManager runs the manager in this process, wired as main.go wires it, with its
+// Kubernetes requests counted (b.kube) and its Falcon exchanges timed (b.exchanges).
 func (b *bench) startManager(ctx context.Context, syncPeriod time.Duration) (stop func(), err error) {
-	loggerOnce.Do(func() {
-		logFile, err := os.Create(filepath.Join(b.cfg.WorkDir, "manager-in-process.log"))
-		if err != nil {
-			logf.SetLogger(zap.New(zap.WriteTo(io.Discard)))
-			return
-		}
-		logf.SetLogger(zap.New(zap.WriteTo(logFile)))
-	})
 	cfg := rest.CopyConfig(b.rest)
 	cfg.QPS, cfg.Burst = b.cfg.KubeAPIQPS, b.cfg.KubeAPIBurst
+	cfg.Wrap(b.kube.wrap)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme(),
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -437,34 +433,41 @@ func (b *bench) waitReconciling(ctx context.Context) error {
 	if err := b.k8s.Create(ctx, fit); err != nil {
 		return err
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		if err := b.k8s.Get(ctx, client.ObjectKeyFromObject(fit), fit); err != nil {
-			return err
-		}
-		if meta.FindStatusCondition(fit.Status.Conditions, falconv1alpha1.ConditionReady) != nil {
-			return nil
-		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
+	key := client.ObjectKeyFromObject(fit)
+	if err := b.tracker.wait(ctx, 2*time.Minute, "the manager to reconcile "+key.String(), func(s map[types.NamespacedName]tokenState) bool {
+		return s[key].reason != ""
+	}); err != nil {
+		return fmt.Errorf("the manager does not reconcile: %w", err)
 	}
-	return errors.New("the manager did not reconcile within two minutes")
+	return nil
 }
 
-// measureCreate creates N resources and waits until all are Ready.
+// kubeQuiet is how long the in-process manager must have sent no Kubernetes request, with its
+// controller idle, to count as settled: long enough for the watch event of its last write (a
+// Secret's, which queues the owner again) and its asynchronous event writes to come through.
+const kubeQuiet = 500 * time.Millisecond
+
+// waitSettled waits until the in-process manager has nothing left to do: no reconcile queued
+// or running, no Kubernetes request in flight and none sent for kubeQuiet.
+func (b *bench) waitSettled(ctx context.Context, timeout time.Duration) (time.Time, error) {
+	return waitController(ctx, inProcessMetrics, timeout, "the manager to settle", func(st controllerState) bool {
+		return st.idle() && b.kube.idle(kubeQuiet)
+	})
+}
+
+// measureCreate creates N resources, waits until all are Ready and the manager has settled,
+// and counts what it took, of Falcon and of Kubernetes.
 func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 	n := b.cfg.N
-	b.logf("creating %d FalconInstallationTokens (Falcon latency %s, %d workers)", n, b.cfg.Latency, b.cfg.Workers)
-	b.names = make([]string, n)
-	for i := range b.names {
-		b.names[i] = fmt.Sprintf("token-%04d", i)
-	}
+	b.logf("creating %d FalconInstallationTokens in %s (Falcon latency %s, %d workers, --kube-api-qps=%g)",
+		n, inNamespaces(b.cfg.Namespaces), b.cfg.Latency, b.cfg.Workers, b.cfg.KubeAPIQPS)
+	b.phaseCalls()
+	b.kube.take()
 	cpu0 := cpuSeconds()
 	start := time.Now()
 	if err := parallel(ctx, 16, n, func(ctx context.Context, i int) error {
 		return b.k8s.Create(ctx, &falconv1alpha1.FalconInstallationToken{
-			ObjectMeta: metav1.ObjectMeta{Namespace: benchNamespace, Name: b.names[i]},
+			ObjectMeta: metav1.ObjectMeta{Namespace: b.keys[i].Namespace, Name: b.keys[i].Name},
 			Spec: falconv1alpha1.FalconInstallationTokenSpec{FalconAPI: falconv1alpha1.FalconAPI{
 				Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName},
 			}},
@@ -472,7 +475,9 @@ func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 	}); err != nil {
 		return err
 	}
-	last, err := b.tracker.waitReady(ctx, b.names, nil, 5*time.Minute+time.Duration(n)*b.cfg.Latency)
+	progress := b.reportProgress(start)
+	last, err := b.tracker.waitReady(ctx, b.keys, nil, 5*time.Minute+time.Duration(n)*b.cfg.Latency)
+	progress()
 	if err != nil {
 		return err
 	}
@@ -481,56 +486,123 @@ func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 	for k := range cpu {
 		cpu[k] -= cpu0[k]
 	}
-	// Reconciles that follow the last status write (the Secret's own event) run now; their
-	// calls, if any, belong to the create.
-	if err := sleep(ctx, time.Second); err != nil {
+	// Reconciles that follow the last status write (the Secret's own event) and the events the
+	// manager sends asynchronously belong to the create.
+	settled, err := b.waitSettled(ctx, 2*time.Minute)
+	if err != nil {
 		return err
 	}
-	calls := b.phaseCalls()
+	calls, kube := b.phaseCalls(), b.kube.take()
+	kubePerToken := float64(sum(kube)) / float64(n)
 	res.Create = CreateResult{
 		Wall:          metav1.Duration{Duration: wall.Round(time.Millisecond)},
-		Floor:         metav1.Duration{Duration: time.Duration(n) * b.cfg.Latency / time.Duration(b.cfg.Workers)},
+		FalconFloor:   metav1.Duration{Duration: time.Duration(n) * b.cfg.Latency / time.Duration(b.cfg.Workers)},
+		KubeFloor:     metav1.Duration{Duration: time.Duration(float64(n) * kubePerToken / float64(b.cfg.KubeAPIQPS) * float64(time.Second)).Round(time.Millisecond)},
 		Calls:         calls,
 		CallsPerToken: float64(sum(calls)) / float64(n),
+		Kube:          kube,
+		KubePerToken:  kubePerToken,
+		KubeSettledAt: metav1.Duration{Duration: settled.Sub(last).Round(time.Millisecond)},
 		CPU:           cpu,
 	}
-	b.logf("all %d Ready in %s (floor %s), %.3f calls per token %v", n, res.Create.Wall.Duration, res.Create.Floor.Duration, res.Create.CallsPerToken, calls)
+	b.logf("all %d Ready in %s (floors: Falcon %s, Kubernetes %s); per token: %.3f Falcon calls %v, %.2f Kubernetes requests",
+		n, res.Create.Wall.Duration, res.Create.FalconFloor.Duration, res.Create.KubeFloor.Duration, res.Create.CallsPerToken, calls, kubePerToken)
 	return nil
 }
 
-// measureRestart counts the calls of a manager that starts with every token in place: the
-// reconcile of every resource and the first drift check.
-func (b *bench) measureRestart(ctx context.Context, res *Result, restarted time.Time) error {
-	if err := sleep(ctx, settleTime(b.cfg)/2); err != nil {
-		return err
+// progressEvery is how often a long create reports how far it got.
+const progressEvery = 30 * time.Second
+
+// reportProgress logs how many resources are Ready every progressEvery, until the returned
+// func is called.
+func (b *bench) reportProgress(start time.Time) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		ticker := time.NewTicker(progressEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				b.logf("%s: %s", time.Since(start).Round(time.Second), b.tracker.summary(b.keys))
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+// measureRestart starts the manager again, with the short sync period, and waits until every
+// resource has been verified against Falcon (see waitVerified), counting the calls and the
+// Kubernetes requests until then. It returns the running manager's stop.
+func (b *bench) measureRestart(ctx context.Context, res *Result) (stop func(), err error) {
+	b.logf("restarting the manager with --sync-period=%s", b.cfg.SyncPeriod)
+	b.phaseCalls()
+	b.kube.take()
+	b.reads.reset()
+	base, err := readControllerState(ctx, inProcessMetrics) // the counters outlive the manager
+	if err != nil {
+		return nil, err
 	}
-	window := time.Since(restarted)
-	res.Restart = RestartResult{Window: metav1.Duration{Duration: window.Round(time.Millisecond)}, Calls: b.phaseCalls()}
-	b.logf("restart: %v", res.Restart.Calls)
-	return nil
+	restarted := time.Now()
+	if stop, err = b.startManager(ctx, b.cfg.SyncPeriod); err != nil {
+		return nil, err
+	}
+	verified, err := b.waitVerified(ctx, inProcessMetrics, b.keys, base)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	res.Restart = RestartResult{
+		Verified: metav1.Duration{Duration: verified.Sub(restarted).Round(10 * time.Millisecond)},
+		Calls:    b.phaseCalls(),
+		Kube:     b.kube.take(),
+	}
+	b.logf("restart: every resource verified after %s; Falcon calls %v; %d Kubernetes requests",
+		res.Restart.Verified.Duration, res.Restart.Calls, sum(res.Restart.Kube))
+	return stop, nil
 }
 
-// measureSteady counts the calls while nothing changes.
+// measureSteady counts the Falcon calls, the reconciles and the Kubernetes requests while
+// nothing changes.
 func (b *bench) measureSteady(ctx context.Context, res *Result) error {
 	window := time.Duration(b.cfg.Periods) * b.cfg.SyncPeriod
-	b.logf("steady state: counting calls for %d sync periods of %s", b.cfg.Periods, b.cfg.SyncPeriod)
+	b.logf("steady state: counting for %d sync periods of %s", b.cfg.Periods, b.cfg.SyncPeriod)
 	b.phaseCalls() // whatever ran between the phases
+	b.kube.take()
+	before, err := readControllerState(ctx, inProcessMetrics)
+	if err != nil {
+		return err
+	}
 	if err := sleep(ctx, window); err != nil {
 		return err
 	}
-	calls := b.phaseCalls()
-	res.Steady = SteadyResult{
-		Window:                 metav1.Duration{Duration: window},
-		Calls:                  calls,
-		CallsPerTokenPerPeriod: float64(sum(calls)) / float64(b.cfg.N) / float64(b.cfg.Periods),
+	after, err := readControllerState(ctx, inProcessMetrics)
+	if err != nil {
+		return err
 	}
-	b.logf("%.4f calls per token per sync period %v", res.Steady.CallsPerTokenPerPeriod, calls)
+	calls, kube := b.phaseCalls(), b.kube.take()
+	perResourcePeriod := float64(b.cfg.N) * float64(b.cfg.Periods)
+	reconciles := int(after.reconciles - before.reconciles)
+	res.Steady = SteadyResult{
+		Window:                         metav1.Duration{Duration: window},
+		Calls:                          calls,
+		CallsPerTokenPerPeriod:         float64(sum(calls)) / perResourcePeriod,
+		Reconciles:                     reconciles,
+		ReconcilesPerResourcePerPeriod: float64(reconciles) / perResourcePeriod,
+		Kube:                           kube,
+		KubeWritesPerResourcePerPeriod: float64(writes(kube)) / perResourcePeriod,
+	}
+	b.logf("per resource per sync period: %.4f Falcon calls %v, %.3f reconciles, %.4f Kubernetes writes (requests %v)",
+		res.Steady.CallsPerTokenPerPeriod, calls, res.Steady.ReconcilesPerResourcePerPeriod, res.Steady.KubeWritesPerResourcePerPeriod, kube)
 	return nil
 }
 
 // measureDrift revokes one token and deletes another in the console and times their replacement.
 func (b *bench) measureDrift(ctx context.Context, res *Result) error {
-	revoked, deleted := b.names[0], b.names[len(b.names)-1]
+	revoked, deleted := b.keys[0], b.keys[len(b.keys)-1]
 	revokedID, deletedID := b.tracker.tokenID(revoked), b.tracker.tokenID(deleted)
 	b.logf("drift: revoking the token of %s and deleting the token of %s in the console", revoked, deleted)
 	b.phaseCalls()
@@ -546,7 +618,7 @@ func (b *bench) measureDrift(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	if _, err := b.tracker.waitReady(ctx, []string{revoked, deleted}, nil, timeout); err != nil {
+	if _, err := b.tracker.waitReady(ctx, []types.NamespacedName{revoked, deleted}, nil, timeout); err != nil {
 		return err
 	}
 	res.Drift = DriftResult{
@@ -559,110 +631,17 @@ func (b *bench) measureDrift(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// measureRateLimit forces a 429 window for the credential while resources change, and counts
-// the requests that reached Falcon inside it.
-func (b *bench) measureRateLimit(ctx context.Context, res *Result) error {
-	m := min(b.cfg.RateLimitedCRs, len(b.names))
-	if m == 0 {
-		return nil
-	}
-	names := b.names[:m]
-	b.logf("rate limit: forcing 429 for %s while %d resources change their label", b.cfg.RateLimitWindow, m)
-	b.phaseCalls()
-	b.exchanges.reset()
-	until := time.Now().Add(b.cfg.RateLimitWindow)
-	b.sim.ForceRateLimit(b.api.CID, until)
-	generations := make([]int64, m)
-	if err := parallel(ctx, 16, m, func(ctx context.Context, i int) error {
-		fit := &falconv1alpha1.FalconInstallationToken{}
-		if err := b.k8s.Get(ctx, client.ObjectKey{Namespace: benchNamespace, Name: names[i]}, fit); err != nil {
-			return err
-		}
-		patch := client.MergeFrom(fit.DeepCopy())
-		fit.Spec.Label = "bench/relabelled/" + names[i]
-		if err := b.k8s.Patch(ctx, fit, patch); err != nil {
-			return err
-		}
-		generations[i] = fit.Generation
-		return nil
-	}); err != nil {
-		return err
-	}
-	minGeneration := map[string]int64{}
-	for i, n := range names {
-		minGeneration[n] = generations[i]
-	}
-	last, err := b.tracker.waitReady(ctx, names, minGeneration, b.cfg.RateLimitWindow+2*time.Minute)
-	if err != nil {
-		return err
-	}
-	exchanges := b.exchanges.all()
-	r := RateLimitResult{Window: metav1.Duration{Duration: b.cfg.RateLimitWindow}, Recovered: metav1.Duration{Duration: last.Sub(until).Round(time.Millisecond)}}
-	first := slices.IndexFunc(exchanges, func(x exchange) bool { return x.status == http.StatusTooManyRequests })
-	if first < 0 {
-		return errors.New("rate limit: no request was answered 429; the window did not catch any request")
-	}
-	known := exchanges[first].received // from here on the client has the 429 and its Retryafter
-	for i, x := range exchanges {
-		if x.status == http.StatusTooManyRequests {
-			r.Answered429++
-		}
-		switch {
-		case i == first || !x.sent.Before(until):
-		case x.sent.After(known):
-			r.SentInWindow++
-		case x.status == http.StatusTooManyRequests:
-			r.InFlight++ // left before the first 429 came back
-		}
-	}
-	res.RateLimit = r
-	b.logf("429s answered: %d; already sent when the first came back: %d; sent inside the window after it: %d; all Ready %s after the window",
-		r.Answered429, r.InFlight, r.SentInWindow, r.Recovered.Duration)
-	return nil
-}
-
-// heapOf measures the live Go heap of the running in-process manager as the difference between
-// the heap after GC with it running and after it stopped, then leaves it stopped.
-func (b *bench) heapOf(ctx context.Context, stop func()) int64 {
-	running := liveHeap()
-	stop()
-	_ = sleep(ctx, time.Second) // goroutines finish unwinding
-	return running - liveHeap()
-}
-
-func liveHeap() int64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
-
-// settleTime is how long a freshly started manager is given to reconcile every resource once.
-func settleTime(cfg Config) time.Duration {
-	return max(10*time.Second, 2*cfg.SyncPeriod)
-}
-
-// createUnrelated fills the cluster with Secrets the operator has nothing to do with.
-func (b *bench) createUnrelated(ctx context.Context) error {
-	data := make([]byte, b.cfg.UnrelatedSize)
-	for i := range data {
-		data[i] = byte('a' + i%26)
-	}
-	return parallel(ctx, 32, b.cfg.Unrelated, func(ctx context.Context, i int) error {
-		return b.k8s.Create(ctx, &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: unrelatedNamespace, Name: fmt.Sprintf("unrelated-%05d", i), Labels: map[string]string{"app": "unrelated"}},
-			Data:       map[string][]byte{"payload": data},
-		})
-	})
-}
-
-// phaseCalls counts the simulator's calls since the last phase, by operation, and starts the next.
+// phaseCalls counts the simulator's calls since the last phase, by operation, and starts the
+// next. Calls answered 429 count apart, as "op 429": they were refused, but sent all the same.
 func (b *bench) phaseCalls() map[string]int {
 	calls := map[string]int{}
 	for _, c := range b.sim.CallLog() {
-		calls[c.Op]++
-		b.totals[c.Op]++
+		op := c.Op
+		if c.Status == http.StatusTooManyRequests {
+			op += " 429"
+		}
+		calls[op]++
+		b.totals[op]++
 	}
 	b.sim.ResetCalls()
 	return calls
@@ -724,137 +703,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-}
-
-// exchangeLog records, on the client side, when each request to the simulator left and when
-// its reply came back. A request that left after the client had a 429 reply ignored it; one
-// that left before was already on its way, which no client can help.
-type exchangeLog struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	log  []exchange
-}
-
-type exchange struct {
-	sent, received time.Time
-	status         int
-}
-
-func (l *exchangeLog) RoundTrip(r *http.Request) (*http.Response, error) {
-	sent := time.Now()
-	resp, err := l.next.RoundTrip(r)
-	x := exchange{sent: sent, received: time.Now()}
-	if err == nil {
-		x.status = resp.StatusCode
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.log = append(l.log, x)
-	return resp, err
-}
-
-func (l *exchangeLog) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.log = nil
-}
-
-// all returns the exchanges in the order their replies came back.
-func (l *exchangeLog) all() []exchange {
-	l.mu.Lock()
-	out := slices.Clone(l.log)
-	l.mu.Unlock()
-	sort.SliceStable(out, func(i, j int) bool { return out[i].received.Before(out[j].received) })
-	return out
-}
-
-// targets checks the run against the design's cost per token.
-func targets(res *Result) []TargetResult {
-	cfg := res.Config
-	var out []TargetResult
-	add := func(name, target, value string, met bool) {
-		out = append(out, TargetResult{Name: name, Target: target, Value: value, Met: met})
-	}
-	add("Falcon calls per new token", "<= 1.02", fmt.Sprintf("%.3f", res.Create.CallsPerToken), res.Create.CallsPerToken <= 1.02)
-	perPeriod := res.Steady.CallsPerTokenPerPeriod
-	add("calls per token per sync period (steady)", "<= 0.02", fmt.Sprintf("%.4f", perPeriod), perPeriod <= 0.02)
-	slack := cfg.SyncPeriod + time.Second
-	worst := max(res.Drift.RevokedFoundAfter.Duration, res.Drift.DeletedFoundAfter.Duration)
-	add("console revoke/delete replaced within one period", "<= "+slack.String(), worst.String(), worst <= slack)
-	oauthOK := len(res.OAuth) > 0
-	for _, n := range res.OAuth {
-		oauthOK = oauthOK && n == 1
-	}
-	add("OAuth fetches per credential per manager run", "1", fmt.Sprint(res.OAuth), oauthOK)
-	add("requests inside a 429 window after the 429", "0", fmt.Sprint(res.RateLimit.SentInWindow), res.RateLimit.SentInWindow == 0)
-	ratio := float64(res.Create.Wall.Duration) / float64(res.Create.Floor.Duration)
-	add("wall time until all Ready / floor", "<= 1.50", fmt.Sprintf("%.2f", ratio), ratio <= 1.5)
-	if m := res.Memory; m != nil {
-		add("RSS with / without unrelated Secrets", "<= 1.15", fmt.Sprintf("%.3f", m.RSSRatio), m.RSSRatio <= 1.15)
-	}
-	return out
-}
-
-func describeMachine() Machine {
-	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		m.MemoryMiB = procField(string(b), "MemTotal") / 1024
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = runtime.GOOS + " " + strings.TrimSpace(string(b))
-	}
-	return m
-}
-
-// cpuSeconds is the CPU time used so far by kube-apiserver, etcd and this process.
-func cpuSeconds() map[string]float64 {
-	out := map[string]float64{}
-	entries, _ := os.ReadDir("/proc")
-	self := os.Getpid()
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		stat := string(data)
-		open, closing := strings.Index(stat, "("), strings.LastIndex(stat, ")")
-		if open < 0 || closing < 0 || closing+2 > len(stat) {
-			continue
-		}
-		name := stat[open+1 : closing]
-		if e.Name() == fmt.Sprint(self) {
-			name = "manager+simulator+harness"
-		} else if name != "kube-apiserver" && name != "etcd" {
-			continue
-		}
-		fields := strings.Fields(stat[closing+2:])
-		if len(fields) < 13 {
-			continue
-		}
-		var user, system float64
-		fmt.Sscan(fields[11], &user)
-		fmt.Sscan(fields[12], &system)
-		out[name] += (user + system) / 100 // clock ticks; USER_HZ is 100 on Linux
-	}
-	return out
-}
-
-// procField reads a "Name:   123 kB" line of a /proc file.
-func procField(text, name string) int64 {
-	for _, line := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && k == name {
-			var n int64
-			fmt.Sscan(strings.TrimSpace(v), &n)
-			return n
-		}
-	}
-	return 0
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -44,26 +45,60 @@ func (b *bench) kubeconfig() (string, error) {
 	return path, os.WriteFile(path, data, 0o600)
 }
 
-// rssOf runs the manager binary against the cluster as it is, lets it reconcile everything,
-// and reports its resident set (median of samples over five seconds) and its peak.
-func (b *bench) rssOf(ctx context.Context, binary, label string) (rssKiB, peakKiB int64, err error) {
+// binaryRun is what one run of the manager binary measured.
+type binaryRun struct {
+	rssKiB, peakKiB int64
+	verified        time.Duration // from its start until every resource was verified
+	profiles        *Profiles     // when profiled
+}
+
+// rssSamples of the resident set are taken rssEvery apart once the manager has verified
+// every resource; their median is its RSS.
+const (
+	rssSamples = 20
+	rssEvery   = 250 * time.Millisecond
+)
+
+// runBinary runs the manager binary against the cluster as it is, waits until it has verified
+// the resources keys (waitVerified, on its /metrics), and samples its resident set. With profile,
+// its CPU is profiled from its start until the samples are taken (its start-up with every
+// resource in place, then a few seconds of steady state), and its heap at the end; the
+// profiles go to cfg.ProfileDir.
+func (b *bench) runBinary(ctx context.Context, binary, label string, keys []types.NamespacedName, profile bool) (binaryRun, error) {
+	var run binaryRun
 	kubeconfig, err := b.kubeconfig()
 	if err != nil {
-		return 0, 0, err
+		return run, err
 	}
 	probe, err := freeAddress()
 	if err != nil {
-		return 0, 0, err
+		return run, err
+	}
+	metricsAddr, err := freeAddress()
+	if err != nil {
+		return run, err
+	}
+	pprofAddr := "0"
+	if profile {
+		if pprofAddr, err = freeAddress(); err != nil {
+			return run, err
+		}
+		if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
+			return run, err
+		}
 	}
 	logPath := filepath.Join(b.cfg.WorkDir, "manager-"+label+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return 0, 0, err
+		return run, err
 	}
 	defer logFile.Close()
+	b.reads.reset()
 	cmd := exec.Command(binary,
-		"--metrics-bind-address=0",
+		"--metrics-bind-address="+metricsAddr,
+		"--metrics-secure=false",
 		"--health-probe-bind-address="+probe,
+		"--pprof-bind-address="+pprofAddr,
 		"--sync-period="+b.cfg.SyncPeriod.String(),
 		"--max-concurrent-reconciles="+strconv.Itoa(b.cfg.Workers),
 		"--kube-api-qps="+strconv.FormatFloat(float64(b.cfg.KubeAPIQPS), 'f', -1, 32),
@@ -73,8 +108,9 @@ func (b *bench) rssOf(ctx context.Context, binary, label string) (rssKiB, peakKi
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+		return run, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -87,26 +123,44 @@ func (b *bench) rssOf(ctx context.Context, binary, label string) (rssKiB, peakKi
 			<-exited
 		}
 	}()
+	failed := func(err error) (binaryRun, error) {
+		return run, fmt.Errorf("manager binary (log %s): %w", logPath, err)
+	}
 	if err := waitReadyz(ctx, "http://"+probe+"/readyz", exited); err != nil {
-		return 0, 0, fmt.Errorf("manager binary (log %s): %w", logPath, err)
+		return failed(err)
 	}
-	if err := sleep(ctx, settleTime(b.cfg)); err != nil {
-		return 0, 0, err
+	var profiler *cpuProfiler
+	if profile {
+		profiler = startCPUProfile(ctx, "http://"+pprofAddr, b.cfg.ProfileDir)
 	}
+	if err := b.waitReconciling(ctx); err != nil {
+		return failed(err)
+	}
+	verified, err := b.waitVerified(ctx, scrapeMetrics("http://"+metricsAddr+"/metrics"), keys, controllerState{})
+	if err != nil {
+		return failed(err)
+	}
+	run.verified = verified.Sub(started).Round(10 * time.Millisecond)
 	var samples []int64
-	for range 20 {
+	for range rssSamples {
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
 		if err != nil {
-			return 0, 0, fmt.Errorf("manager binary exited (log %s): %w", logPath, err)
+			return failed(fmt.Errorf("exited: %w", err))
 		}
 		samples = append(samples, procField(string(status), "VmRSS"))
-		peakKiB = procField(string(status), "VmHWM")
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
-			return 0, 0, err
+		run.peakKiB = procField(string(status), "VmHWM")
+		if err := sleep(ctx, rssEvery); err != nil {
+			return run, err
 		}
 	}
 	slices.Sort(samples)
-	return samples[len(samples)/2], peakKiB, nil
+	run.rssKiB = samples[len(samples)/2]
+	if profiler != nil {
+		if run.profiles, err = profiler.stop(ctx); err != nil {
+			return failed(err)
+		}
+	}
+	return run, nil
 }
 
 func waitReadyz(ctx context.Context, url string, exited <-chan error) error {
