@@ -133,6 +133,9 @@ func run(cfg runConfig) error {
 
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS, restConfig.Burst = cfg.kubeAPIQPS, cfg.kubeAPIBurst
+	// Each open watch would hold a gzip reader (32 KiB) for a saving the cluster network does not
+	// need; the credentials watches are many.
+	restConfig.DisableCompression = true
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,

@@ -19,6 +19,7 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
+	"golang.org/x/sync/singleflight"
 )
 
 // Key names accepted in a credentials Secret: ours first, then the falcon-operator's, so that
@@ -43,17 +44,22 @@ type credentialSource struct {
 	// clusterResourceNamespace holds the cluster-scoped kinds' credentials: always watchable.
 	clusterResourceNamespace string
 
+	// reads makes concurrent first reads of one Secret version one read.
+	reads singleflight.Group
+
 	mu    sync.Mutex
 	known map[types.NamespacedName]parsedCredentials // by Secret, valid for one UID and resourceVersion
+	// keys are, by Secret, the clients handed out for it: a client no Secret holds is closed.
+	keys map[types.NamespacedName]map[falcon.CredentialKey]bool
 	// lastGood keeps, by Secret, the last credentials Falcon accepted, for cleanups after the
 	// Secret is gone (a namespace being deleted takes the Secret with the resources using it).
 	lastGood map[types.NamespacedName]usableCredentials
 }
 
-// usableCredentials are credentials and the client key they were last used under.
+// usableCredentials are credentials and the cloud they were last used on.
 type usableCredentials struct {
-	key         falcon.CredentialKey
 	credentials falcon.Credentials
+	cloud       string
 }
 
 type parsedCredentials struct {
@@ -69,12 +75,14 @@ func newCredentialSource(metadata *credentialWatches, secrets client.Reader, opt
 		endpoints: opts.Endpoints, transport: opts.FalconTransport, clients: opts.Clients, clock: opts.Clock,
 		clusterResourceNamespace: opts.ClusterResourceNamespace,
 		known:                    map[types.NamespacedName]parsedCredentials{},
+		keys:                     map[types.NamespacedName]map[falcon.CredentialKey]bool{},
 		lastGood:                 map[types.NamespacedName]usableCredentials{},
 	}
 }
 
-// client returns the API client for the credentials in Secret namespace/name on cloud. The
-// Secret's data is read only when its resourceVersion is new.
+// client returns the API client for the credentials in Secret namespace/name on cloud: the one
+// every Secret holding the same API client shares. The Secret's data is read only when its
+// resourceVersion is new.
 func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName, cloud string) (*falcon.Client, error) {
 	if _, err := s.endpoints.Resolve(cloud); err != nil {
 		return nil, &blockedError{reason: falconv1alpha1.ReasonCloudNotFound, message: fmt.Sprintf(
@@ -96,11 +104,10 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 	if err != nil {
 		return nil, err
 	}
-	key := falcon.CredentialKey{SecretUID: string(meta.UID), ResourceVersion: meta.ResourceVersion, Cloud: cloud, MemberCID: creds.MemberCID}
-	c, err := s.build(ref, key, creds)
+	c, err := s.build(ref, creds, cloud)
 	if err == nil {
 		s.mu.Lock()
-		s.lastGood[ref] = usableCredentials{key: key, credentials: creds}
+		s.lastGood[ref] = usableCredentials{credentials: creds, cloud: cloud}
 		s.mu.Unlock()
 	}
 	return c, err
@@ -118,24 +125,35 @@ func (s *credentialSource) cleanupClient(ctx context.Context, ref types.Namespac
 	s.mu.Lock()
 	last, ok := s.lastGood[ref]
 	s.mu.Unlock()
-	if !ok || last.key.Cloud != cloud {
+	if !ok || last.cloud != cloud {
 		return nil, err
 	}
-	return s.build(ref, last.key, last.credentials)
+	return s.build(ref, last.credentials, cloud)
 }
 
-// build returns the shared client of key.
-func (s *credentialSource) build(ref types.NamespacedName, key falcon.CredentialKey, creds falcon.Credentials) (*falcon.Client, error) {
-	return s.clients.Get(key, falcon.Config{
+// build returns the shared client of creds on cloud, and remembers that ref holds it.
+func (s *credentialSource) build(ref types.NamespacedName, creds falcon.Credentials, cloud string) (*falcon.Client, error) {
+	key := falcon.NewCredentialKey(creds, cloud)
+	c, err := s.clients.Get(key, falcon.Config{
 		Credentials:    creds,
-		Cloud:          key.Cloud,
+		Cloud:          cloud,
 		Endpoints:      s.endpoints,
 		Transport:      s.transport,
 		RequestTimeout: requestTimeout,
-		MetricsLabel:   ref.String(),
+		MetricsLabel:   falcon.ClientLabel(creds.ClientID, creds.MemberCID),
 		UserAgent:      "falcon-token-operator",
 		Now:            s.clock.Now,
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.keys[ref] == nil {
+		s.keys[ref] = map[falcon.CredentialKey]bool{}
+	}
+	s.keys[ref][key] = true
+	s.mu.Unlock()
+	return c, nil
 }
 
 func (s *credentialSource) credentials(ctx context.Context, ref types.NamespacedName, uid types.UID, resourceVersion string) (falcon.Credentials, error) {
@@ -148,24 +166,35 @@ func (s *credentialSource) credentials(ctx context.Context, ref types.Namespaced
 		}
 		return cached.credentials, nil
 	}
-	if ok && cached.uid != uid {
-		s.clients.Retire(string(cached.uid)) // deleted and created again: the old client is retired
-	}
-	secret := &corev1.Secret{}
-	if err := s.secrets.Get(ctx, ref, secret); err != nil {
-		if apierrors.IsNotFound(err) {
-			return falcon.Credentials{}, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
-				"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
+	read, err, _ := s.reads.Do(ref.String()+"@"+resourceVersion, func() (any, error) {
+		secret := &corev1.Secret{}
+		if err := s.secrets.Get(ctx, ref, secret); err != nil {
+			return nil, err
 		}
+		return secret, nil
+	})
+	if apierrors.IsNotFound(err) {
+		return falcon.Credentials{}, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
+			"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
+	}
+	if err != nil {
 		return falcon.Credentials{}, err
 	}
+	secret := read.(*corev1.Secret)
 	creds, err := parseCredentials(secret)
 	if err != nil {
 		return falcon.Credentials{}, err
 	}
 	s.mu.Lock()
 	s.known[ref] = parsedCredentials{uid: secret.UID, resourceVersion: secret.ResourceVersion, credentials: creds}
+	changed := ok && cached.credentials != creds
+	if changed {
+		delete(s.keys, ref) // the Secret holds another API client now
+	}
 	s.mu.Unlock()
+	if changed {
+		s.closeUnheld()
+	}
 	return creds, nil
 }
 
@@ -185,25 +214,35 @@ func (s *credentialSource) rejectIfRefused(ref types.NamespacedName, err error) 
 }
 
 // forgetUnused drops what is known of the credentials Secrets no resource names any more, and
-// retires their clients.
+// closes the clients no Secret holds.
 func (s *credentialSource) forgetUnused(used map[types.NamespacedName]bool) {
 	s.mu.Lock()
-	var retired []types.UID
-	for ref, cached := range s.known {
+	for ref := range s.known {
 		if !used[ref] {
-			retired = append(retired, cached.uid)
 			delete(s.known, ref)
-		}
-	}
-	for ref := range s.lastGood {
-		if !used[ref] {
+			delete(s.keys, ref)
 			delete(s.lastGood, ref)
 		}
 	}
 	s.mu.Unlock()
-	for _, uid := range retired {
-		s.clients.Retire(string(uid))
+	s.closeUnheld()
+}
+
+// closeUnheld closes the clients that neither a Secret nor a cleanup's last good credentials
+// hold any more.
+func (s *credentialSource) closeUnheld() {
+	s.mu.Lock()
+	held := map[falcon.CredentialKey]bool{}
+	for _, keys := range s.keys {
+		for key := range keys {
+			held[key] = true
+		}
 	}
+	for _, last := range s.lastGood {
+		held[falcon.NewCredentialKey(last.credentials, last.cloud)] = true
+	}
+	s.mu.Unlock()
+	s.clients.Keep(held)
 }
 
 // cloudNames lists the clouds a resource may name, for error messages.

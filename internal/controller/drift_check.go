@@ -54,7 +54,7 @@ type driftCheck struct {
 	primed      chan struct{} // closed once the first pass is over
 
 	mu         sync.Mutex
-	lastSearch map[credentialGroup]time.Time // when each group's duplicates were last searched
+	lastSearch map[*falcon.Client]time.Time // when each API client's duplicates were last searched
 }
 
 // driftKind is a token kind and the queue of its controller.
@@ -183,38 +183,76 @@ func (d *driftCheck) pass(ctx context.Context, only map[credentialGroup]bool, fi
 		}
 	}
 	d.snapshots.expire(d.clock.Now().Add(-snapshotMaxAge))
-	limited := map[credentialGroup]time.Time{}
+	// Secrets that hold the same API client share one client: read their tokens together.
+	byClient := map[*falcon.Client]*clientGroup{}
+	var order []*clientGroup
 	for _, g := range slices.SortedFunc(maps.Keys(groups), func(a, b credentialGroup) int {
 		return cmp.Or(cmp.Compare(a.ref.String(), b.ref.String()), cmp.Compare(a.cloud, b.cloud))
 	}) {
-		if retryAt, ok := d.checkGroup(ctx, g, groups[g], first); ok {
-			limited[g] = retryAt
+		falconClient, err := d.credentials.client(ctx, g.ref, g.cloud)
+		if err != nil {
+			continue // missing, incomplete or refused credentials: no request; the resources say why
+		}
+		cg, ok := byClient[falconClient]
+		if !ok {
+			cg = &clientGroup{client: falconClient}
+			byClient[falconClient] = cg
+			order = append(order, cg)
+		}
+		cg.groups = append(cg.groups, g)
+		cg.members = append(cg.members, groups[g]...)
+	}
+	if only == nil {
+		d.forgetSearches(byClient)
+	}
+	limited := map[credentialGroup]time.Time{}
+	for _, cg := range order {
+		if retryAt, ok := d.checkClient(ctx, cg, first); ok {
+			for _, g := range cg.groups {
+				limited[g] = retryAt
+			}
 		}
 	}
 	return limited
 }
 
-// checkGroup reads the tokens of one credential's resources, queues those that drifted and
-// revokes duplicates. It reports when to try again if the credential is rate limited.
-func (d *driftCheck) checkGroup(ctx context.Context, g credentialGroup, members []member, first bool) (time.Time, bool) {
-	falconClient, err := d.credentials.client(ctx, g.ref, g.cloud)
-	if err != nil {
-		return time.Time{}, false // missing, incomplete or refused credentials: no request; the resources say why
+// forgetSearches drops what is known of the duplicate searches of clients no resource uses.
+func (d *driftCheck) forgetSearches(inUse map[*falcon.Client]*clientGroup) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for c := range d.lastSearch {
+		if inUse[c] == nil {
+			delete(d.lastSearch, c)
+		}
 	}
-	var api driftAPI = falconClient
-	err = d.checkTokens(ctx, api, members)
-	if err == nil && d.searchDue(g, members, first) {
-		err = d.revokeDuplicates(ctx, api, g, members)
+}
+
+// clientGroup is the resources one API client serves, through one or more credentials Secrets.
+type clientGroup struct {
+	client  *falcon.Client
+	groups  []credentialGroup
+	members []member
+}
+
+// checkClient reads the tokens of one API client's resources, queues those that drifted and
+// revokes duplicates. It reports when to try again if the credential is rate limited.
+func (d *driftCheck) checkClient(ctx context.Context, cg *clientGroup, first bool) (time.Time, bool) {
+	var api driftAPI = cg.client
+	err := d.checkTokens(ctx, api, cg.members)
+	if err == nil && d.searchDue(cg.client, cg.members, first) {
+		err = d.revokeDuplicates(ctx, api, cg.client, cg.members)
 	}
 	if err == nil {
 		return time.Time{}, false
 	}
-	d.credentials.rejectIfRefused(g.ref, err)
+	for _, g := range cg.groups {
+		d.credentials.rejectIfRefused(g.ref, err)
+	}
 	if retryAt, ok := falcon.RetryAt(err); ok {
 		return retryAt, true
 	}
 	// The next pass tries again; a resource's own reconcile does not wait for it.
-	log.FromContext(ctx).Info("drift check failed", "credentials", g.ref.String(), "error", d.values.redact(err.Error()))
+	log.FromContext(ctx).Info("drift check failed", "credentials", cg.groups[0].ref.String(), "error", d.values.redact(err.Error()))
 	return time.Time{}, false
 }
 
@@ -266,7 +304,7 @@ func workDue(res tokenResource, now time.Time) bool {
 
 // searchDue says whether the group's duplicates are searched this pass: once after start, and
 // in the periods that follow a create, the only moment a duplicate can be born.
-func (d *driftCheck) searchDue(g credentialGroup, members []member, first bool) bool {
+func (d *driftCheck) searchDue(g *falcon.Client, members []member, first bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	last, searched := d.lastSearch[g]
@@ -282,7 +320,7 @@ func (d *driftCheck) searchDue(g credentialGroup, members []member, first bool) 
 
 // revokeDuplicates revokes the valid tokens that carry the marker of one of the group's
 // resources without being its current token or one it is retiring.
-func (d *driftCheck) revokeDuplicates(ctx context.Context, api driftAPI, g credentialGroup, members []member) error {
+func (d *driftCheck) revokeDuplicates(ctx context.Context, api driftAPI, g *falcon.Client, members []member) error {
 	started := d.clock.Now()
 	ids, err := api.FindValidMarkedTokenIDs(ctx, markerPrefix)
 	if err != nil {

@@ -123,7 +123,7 @@ func (r *TokenSettingsReconciler) syncSettings(ctx context.Context, s *settingsS
 func (r *TokenSettingsReconciler) claimAccount(ctx context.Context, s *settingsScope) error {
 	accountID, err := s.api.CCID(ctx)
 	if isMissingScope(err) {
-		accountID, err = fallbackAccountID(s.api.Identity()), nil
+		accountID, err = falcon.ClientLabel(s.api.Identity()), nil
 	}
 	if err != nil {
 		return err

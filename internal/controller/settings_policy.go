@@ -1,10 +1,7 @@
 package controller
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"strings"
 
 	"k8s.io/utils/ptr"
 
@@ -13,13 +10,6 @@ import (
 )
 
 // The decisions of the FalconTokenSettings reconciler, as pure functions of what was read.
-
-// fallbackAccountID identifies a customer account when the API client may not read its CCID:
-// by a digest of the client ID and member CID, so that the client ID itself is not published.
-func fallbackAccountID(clientID, memberCID string) string {
-	sum := sha256.Sum256([]byte(clientID + "/" + strings.ToUpper(memberCID)))
-	return "client-" + hex.EncodeToString(sum[:8])
-}
 
 // settingsChanges is what to send to bring the observed settings to the managed fields of want:
 // the settings just read with the managed fields set, so that both fields are sent (how the API

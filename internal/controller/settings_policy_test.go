@@ -116,19 +116,6 @@ func TestSettingsOwnerIsTheOldestClaimant(t *testing.T) {
 	}
 }
 
-func TestFallbackAccountIDHidesTheClientID(t *testing.T) {
-	id := fallbackAccountID("0123456789abcdef0123456789abcdef", "")
-	if id == fallbackAccountID("0123456789abcdef0123456789abcdef", "ABCDEF0123456789ABCDEF0123456789") {
-		t.Error("a member CID is another account")
-	}
-	if id != fallbackAccountID("0123456789abcdef0123456789abcdef", "") {
-		t.Error("the account ID must be stable")
-	}
-	if want := "client-"; len(id) != len(want)+16 || id[:len(want)] != want {
-		t.Errorf("account ID %q is not client-<16 hex>", id)
-	}
-}
-
 func TestCapMessageOnlyWhenOverTheCap(t *testing.T) {
 	if capMessage(5, 5) != "" || capMessage(5, 1) != "" {
 		t.Error("no warning at or under the cap")

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 )
 
 // credentialsIndex indexes resources by the credentials Secret they use, as namespace/name.
@@ -76,7 +77,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		cache: mgr.GetClient(), credentials: credentials, clock: opts.Clock, period: opts.SyncPeriod,
 		kinds:     []driftKind{{kind: namespacedKind, feed: feeds[namespacedKind.name()]}, {kind: clusterKind, feed: feeds[clusterKind.name()]}},
 		snapshots: shared.snapshots, values: shared.values, recorder: mgr.GetEventRecorder(eventSource), primed: shared.primed,
-		lastSearch: map[credentialGroup]time.Time{},
+		lastSearch: map[*falcon.Client]time.Time{},
 	}); err != nil {
 		return fmt.Errorf("set up the drift check: %w", err)
 	}

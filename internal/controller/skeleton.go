@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -121,10 +122,11 @@ func (k *skeleton) release(ctx context.Context, s *scope) error {
 // writeStatus patches the status now, optimistically, for a write that must precede a Falcon
 // call (such as the original settings before the first settings write).
 func (k *skeleton) writeStatus(ctx context.Context, s *scope) error {
-	if !statusChanged(s) {
-		return nil
+	patch, err := statusPatch(s)
+	if err != nil || patch == nil {
+		return err
 	}
-	if err := k.client.Status().Patch(ctx, s.obj, client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := k.client.Status().Patch(ctx, s.obj, patch); err != nil {
 		return err
 	}
 	k.fence.wrote(s.obj)
@@ -132,9 +134,28 @@ func (k *skeleton) writeStatus(ctx context.Context, s *scope) error {
 	return nil
 }
 
-func statusChanged(s *scope) bool {
+// statusPatch is the merge patch of what changed since s.base, carrying the resourceVersion read
+// so that it fails on a newer copy (optimistic); nil when nothing changed. The difference is
+// computed once: most reconciles change nothing and write nothing.
+func statusPatch(s *scope) (client.Patch, error) {
 	data, err := client.MergeFrom(s.base).Data(s.obj)
-	return err != nil || string(data) != "{}"
+	if err != nil || string(data) == "{}" {
+		return nil, err
+	}
+	patch := map[string]any{}
+	if err := json.Unmarshal(data, &patch); err != nil {
+		return nil, err
+	}
+	metadata, _ := patch["metadata"].(map[string]any)
+	if metadata == nil {
+		metadata = map[string]any{}
+		patch["metadata"] = metadata
+	}
+	metadata["resourceVersion"] = s.obj.GetResourceVersion()
+	if data, err = json.Marshal(patch); err != nil {
+		return nil, err
+	}
+	return client.RawPatch(types.MergePatchType, data), nil
 }
 
 // conclude records the reconcile's result in status and writes it once. A reconcile that lost a
@@ -157,15 +178,11 @@ func (k *skeleton) conclude(ctx context.Context, s *scope, result ctrl.Result, e
 	} else {
 		result = k.recordFailure(ctx, s, err)
 	}
-	if statusChanged(s) {
-		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
-		if patchErr := k.client.Status().Patch(ctx, s.obj, patch); patchErr != nil {
-			if apierrors.IsConflict(patchErr) {
-				return ctrl.Result{RequeueAfter: conflictRetry}, nil
-			}
-			return ctrl.Result{}, client.IgnoreNotFound(patchErr)
+	if err := k.writeStatus(ctx, s); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
-		k.fence.wrote(s.obj)
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return result, nil
 }

@@ -7,19 +7,20 @@ import (
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
-func TestCacheSharesAndRetiresClients(t *testing.T) {
+func TestCacheSharesOneClientPerCredential(t *testing.T) {
 	h := newHarness(t, falcontest.Options{})
 	api := h.sim.AddClient(falcontest.APIClient{})
 	cfg := h.config(api, "")
 	cache := NewCache(nil)
-	key := CredentialKey{SecretUID: "uid-1", ResourceVersion: "10", Cloud: "us-1"}
+	key := NewCredentialKey(cfg.Credentials, "us-1")
 	ctx := ctxFor(t)
 
 	var wg sync.WaitGroup
 	got := make([]*Client, 20)
 	for i := range got {
 		wg.Go(func() {
-			c, err := cache.Get(key, cfg)
+			// Twenty Secrets holding the same API client, read concurrently.
+			c, err := cache.Get(NewCredentialKey(Credentials{ClientID: api.ClientID, ClientSecret: api.ClientSecret}, "us-1"), cfg)
 			if err != nil {
 				t.Error(err)
 			}
@@ -29,43 +30,38 @@ func TestCacheSharesAndRetiresClients(t *testing.T) {
 	wg.Wait()
 	for _, c := range got {
 		if c != got[0] {
-			t.Fatal("concurrent Gets of one key returned different clients")
+			t.Fatal("one credential gave different clients")
 		}
 	}
-	old := got[0]
-	if _, err := old.CountValidTokens(ctx); err != nil {
+	if _, err := got[0].CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	otherCloud, err := cache.Get(CredentialKey{SecretUID: "uid-1", ResourceVersion: "10", Cloud: "eu-1"}, h.config(api, "eu-1"))
-	if err != nil || otherCloud == old || cache.Len() != 2 {
-		t.Fatalf("another cloud for the same Secret: %v, same client %t, len %d", err, otherCloud == old, cache.Len())
+	otherCloud, err := cache.Get(NewCredentialKey(cfg.Credentials, "eu-1"), h.config(api, "eu-1"))
+	if err != nil || otherCloud == got[0] || cache.Len() != 2 {
+		t.Fatalf("another cloud: %v, same client %t, len %d", err, otherCloud == got[0], cache.Len())
+	}
+	reset := cfg.Credentials
+	reset.ClientSecret = "reset"
+	if NewCredentialKey(reset, "us-1") == key {
+		t.Fatal("a new client secret is a new credential")
+	}
+	member := cfg.Credentials
+	member.MemberCID = "abc"
+	if NewCredentialKey(member, "us-1") == key {
+		t.Fatal("another member CID is a new credential")
 	}
 
-	renewed, err := cache.Get(CredentialKey{SecretUID: "uid-1", ResourceVersion: "11", Cloud: "us-1"}, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if renewed == old || cache.Len() != 1 {
-		t.Fatalf("a new resourceVersion: same client %t, len %d; want a new client replacing both", renewed == old, cache.Len())
-	}
-	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Revoke); got != 1 {
-		t.Fatalf("%d revokes, want the retired client's token revoked", got)
-	}
-	if again, _ := cache.Get(CredentialKey{SecretUID: "uid-1", ResourceVersion: "11", Cloud: "us-1"}, cfg); again != renewed {
-		t.Fatal("the same key returned another client")
-	}
-
-	other, err := cache.Get(CredentialKey{SecretUID: "uid-2", ResourceVersion: "1"}, cfg)
-	if err != nil || other == renewed || cache.Len() != 2 {
-		t.Fatalf("a second Secret: %v, len %d", err, cache.Len())
-	}
-	cache.Retire("uid-1")
+	cache.Keep(map[CredentialKey]bool{key: true})
 	if cache.Len() != 1 {
-		t.Fatalf("len %d after retiring uid-1, want 1", cache.Len())
+		t.Fatalf("len %d after keeping one key, want 1", cache.Len())
 	}
-	if c, _ := cache.Get(CredentialKey{SecretUID: "uid-2", ResourceVersion: "1"}, cfg); c != other {
-		t.Fatal("retiring uid-1 replaced uid-2's client")
+	if c, _ := cache.Get(key, cfg); c != got[0] {
+		t.Fatal("Keep replaced a client it was told to keep")
+	}
+	cache.Keep(nil)
+	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Revoke); got != 1 {
+		t.Fatalf("%d revokes, want the dropped client's access token revoked", got)
 	}
 }
 
@@ -75,8 +71,18 @@ func TestCacheReportsBuildErrors(t *testing.T) {
 		builds++
 		return New(cfg)
 	})
-	_, err := cache.Get(CredentialKey{SecretUID: "u"}, Config{Credentials: Credentials{ClientID: "id"}})
+	_, err := cache.Get(NewCredentialKey(Credentials{ClientID: "id"}, "us-1"), Config{Credentials: Credentials{ClientID: "id"}})
 	if err == nil || cache.Len() != 0 || builds != 1 {
 		t.Fatalf("incomplete credentials: %v, len %d, builds %d", err, cache.Len(), builds)
+	}
+}
+
+func TestClientLabelHidesTheClientID(t *testing.T) {
+	label := ClientLabel("0123456789abcdef", "")
+	if label == "" || label == ClientLabel("0123456789abcdef", "child") || len(label) != len("client-")+16 {
+		t.Fatalf("label %q", label)
+	}
+	if label != ClientLabel("0123456789abcdef", "") {
+		t.Fatal("the label is stable")
 	}
 }

@@ -59,7 +59,8 @@ func TestCostPerToken(t *testing.T) {
 			t.Errorf("%d tokens-read until all %d resources were verified after a restart (%s)", reads, n, res.Restart.Verified.Duration)
 		}
 		delete(calls, "tokens-read")
-		expectCalls(t, calls, map[string]int{"oauth2-token": 1, "ccid": 1})
+		// The duplicate search runs once after a start: one query a credential.
+		expectCalls(t, calls, map[string]int{"oauth2-token": 1, "ccid": 1, "tokens-query": 1})
 	})
 	t.Run("steady state costs one batched read per credential per sync period", func(t *testing.T) {
 		calls := res.Steady.Calls
@@ -71,6 +72,11 @@ func TestCostPerToken(t *testing.T) {
 			t.Errorf("%d tokens-read in %d sync periods: the tokens are not checked every period", reads, cfg.Periods)
 		}
 		delete(calls, "tokens-read")
+		// The duplicate search runs in the sync period after the creates, once.
+		if queries := calls["tokens-query"]; queries > 1 {
+			t.Errorf("%d tokens-query in steady state, want at most the one duplicate search after the creates", queries)
+		}
+		delete(calls, "tokens-query")
 		expectCalls(t, calls, map[string]int{})
 	})
 	t.Run("a console revoke and a console delete are replaced, one create each", func(t *testing.T) {

@@ -105,6 +105,7 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 		"--kube-api-burst="+strconv.Itoa(b.cfg.KubeAPIBurst),
 		"--cloud-endpoint=sim="+b.server.URL,
 		"--allow-insecure-endpoints",
+		"--cluster-resource-namespace="+operatorNamespace,
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

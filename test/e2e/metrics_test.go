@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 )
 
@@ -19,7 +20,7 @@ func metricsAreCorrect(ctx SpecContext) {
 	s := newScenario(ctx, "metrics")
 	api := s.newAPIClient(ctx, credentialsName)
 	p := s.startLeader()
-	credential := s.ns + "/" + credentialsName
+	credential := falcon.ClientLabel(api.ClientID, "")
 
 	started := time.Now()
 	sim.ForceRateLimit(api.CID, started.Add(3*time.Second))
