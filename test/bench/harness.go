@@ -37,7 +37,7 @@ const (
 	// operatorNamespace is the manager's cluster resource namespace; the bench makes no
 	// cluster-scoped resource, so nothing lives there.
 	operatorNamespace = "falcon-operator"
-	credentialsName    = "falcon-api"
+	credentialsName   = "falcon-api"
 	// idsPerRead is how many token IDs the client puts in one tokens-read request.
 	idsPerRead = 100
 	// tokenCapMargin is how many active tokens beyond N the account allows.
