@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -138,6 +139,9 @@ func (k *skeleton) writeStatus(ctx context.Context, s *scope) error {
 // so that it fails on a newer copy (optimistic); nil when nothing changed. The difference is
 // computed once: most reconciles change nothing and write nothing.
 func statusPatch(s *scope) (client.Patch, error) {
+	if equality.Semantic.DeepEqual(s.base, s.obj) {
+		return nil, nil // cheaper than the JSON difference, and the common case
+	}
 	data, err := client.MergeFrom(s.base).Data(s.obj)
 	if err != nil || string(data) == "{}" {
 		return nil, err
