@@ -30,8 +30,12 @@ func targets(res *Result) []TargetResult {
 	create := res.Create
 	add("Falcon calls per new token", "<= 1.02", fmt.Sprintf("%.3f", create.CallsPerToken), create.CallsPerToken <= 1.02)
 	add("Kubernetes requests per created token", fmt.Sprintf("<= %g", maxKubePerToken), fmt.Sprintf("%.2f", create.KubePerToken), create.KubePerToken <= maxKubePerToken)
-	wallFalcon := create.Wall.Seconds() / create.FalconFloor.Seconds()
-	add("wall time until all Ready / Falcon floor", fmt.Sprintf("<= %.2f", maxWallOverFalcon), fmt.Sprintf("%.2f", wallFalcon), wallFalcon <= maxWallOverFalcon)
+	// The Falcon floor's own target applies where it is the floor that binds: a run limited by
+	// the Kubernetes client's rate (the scale run) is held to the larger floor only.
+	if create.FalconFloor.Duration >= create.KubeFloor.Duration {
+		wallFalcon := create.Wall.Seconds() / create.FalconFloor.Seconds()
+		add("wall time until all Ready / Falcon floor", fmt.Sprintf("<= %.2f", maxWallOverFalcon), fmt.Sprintf("%.2f", wallFalcon), wallFalcon <= maxWallOverFalcon)
+	}
 	wallFloors := create.Wall.Seconds() / max(create.FalconFloor.Seconds(), create.KubeFloor.Seconds())
 	add("wall time until all Ready / larger floor", fmt.Sprintf("<= %.2f", maxWallOverFloors), fmt.Sprintf("%.2f", wallFloors), wallFloors <= maxWallOverFloors)
 
