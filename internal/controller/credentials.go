@@ -17,9 +17,10 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"golang.org/x/sync/singleflight"
+
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
-	"golang.org/x/sync/singleflight"
 )
 
 // Key names accepted in a credentials Secret: ours first, then the falcon-operator's, so that

@@ -43,7 +43,7 @@ func scrapeMetrics(url string) metricsSource {
 		if err != nil {
 			return nil, err
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		if resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("%s: %s", url, resp.Status)
 		}

@@ -34,6 +34,8 @@ import (
 
 const (
 	unrelatedNamespace = "unrelated"
+	// simCloud is the simulator's name in --cloud-endpoint.
+	simCloud = "sim"
 	// operatorNamespace is the manager's cluster resource namespace; the bench makes no
 	// cluster-scoped resource, so nothing lives there.
 	operatorNamespace = "falcon-operator"
@@ -248,7 +250,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 func (b *bench) logf(format string, args ...any) {
-	fmt.Fprintf(b.progress, ">> "+format+"\n", args...)
+	_, _ = fmt.Fprintf(b.progress, ">> "+format+"\n", args...) // progress lines are best effort
 }
 
 // namespace is the i-th of the namespaces the resources are spread over.
@@ -391,7 +393,7 @@ func (b *bench) startManager(ctx context.Context, syncPeriod time.Duration) (sto
 	if err != nil {
 		return nil, err
 	}
-	endpoints, err := falcon.NewEndpoints(map[string]string{"sim": b.server.URL}, true)
+	endpoints, err := falcon.NewEndpoints(map[string]string{simCloud: b.server.URL}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +432,7 @@ func (b *bench) waitReconciling(ctx context.Context) error {
 	fit := &falconv1alpha1.FalconInstallationToken{
 		ObjectMeta: metav1.ObjectMeta{Namespace: unrelatedNamespace, Name: fmt.Sprintf("sentinel-%d", b.sentinels)},
 		Spec: falconv1alpha1.FalconInstallationTokenSpec{
-			FalconAPI:       falconv1alpha1.FalconAPI{Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "absent"}},
+			FalconAPI:       falconv1alpha1.FalconAPI{Cloud: simCloud, CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: "absent"}},
 			TokenParameters: falconv1alpha1.TokenParameters{DeletionPolicy: falconv1alpha1.TokenDeletionOrphan},
 		},
 	}
@@ -473,7 +475,7 @@ func (b *bench) measureCreate(ctx context.Context, res *Result) error {
 		return b.k8s.Create(ctx, &falconv1alpha1.FalconInstallationToken{
 			ObjectMeta: metav1.ObjectMeta{Namespace: b.keys[i].Namespace, Name: b.keys[i].Name},
 			Spec: falconv1alpha1.FalconInstallationTokenSpec{FalconAPI: falconv1alpha1.FalconAPI{
-				Cloud: "sim", CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName},
+				Cloud: simCloud, CredentialsSecretRef: falconv1alpha1.CredentialsReference{Name: credentialsName},
 			}},
 		})
 	}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -62,9 +63,11 @@ func cpuSeconds() map[string]float64 {
 		} else if (name != "kube-apiserver" && name != "etcd") || fields[1] != fmt.Sprint(self) {
 			continue
 		}
-		var user, system float64
-		fmt.Sscan(fields[11], &user)
-		fmt.Sscan(fields[12], &system)
+		user, errUser := strconv.ParseFloat(fields[11], 64)
+		system, errSystem := strconv.ParseFloat(fields[12], 64)
+		if errUser != nil || errSystem != nil {
+			continue
+		}
 		out[name] += (user + system) / 100 // clock ticks; USER_HZ is 100 on Linux
 	}
 	return out
@@ -74,8 +77,7 @@ func cpuSeconds() map[string]float64 {
 func procField(text, name string) int64 {
 	for _, line := range strings.Split(text, "\n") {
 		if k, v, ok := strings.Cut(line, ":"); ok && k == name {
-			var n int64
-			fmt.Sscan(strings.TrimSpace(v), &n)
+			n, _ := strconv.ParseInt(strings.Fields(v + " 0")[0], 10, 64) // "123 kB"; 0 when unreadable
 			return n
 		}
 	}

@@ -41,7 +41,8 @@ func main() {
 	flag.IntVar(&cfg.Namespaces, "namespaces", 1, "namespaces to spread them over, each with its own credentials Secret")
 	flag.DurationVar(&cfg.Latency, "latency", 50*time.Millisecond, "latency the simulator adds to every Falcon call")
 	flag.IntVar(&cfg.RateLimit, "rate-limit", 6000, "Falcon requests per minute per customer account")
-	flag.DurationVar(&cfg.SyncPeriod, "sync-period", 5*time.Second, "the manager's --sync-period after the create (short, so that steady state is measured over several)")
+	flag.DurationVar(&cfg.SyncPeriod, "sync-period", 5*time.Second,
+		"the manager's --sync-period after the create (short, so that steady state is measured over several)")
 	flag.DurationVar(&cfg.CreateSyncPeriod, "create-sync-period", 10*time.Minute, "the manager's --sync-period during the create (the default)")
 	flag.IntVar(&cfg.Periods, "periods", 5, "sync periods of steady state to count calls over")
 	flag.IntVar(&cfg.Workers, "workers", 5, "the manager's --max-concurrent-reconciles")
@@ -194,11 +195,13 @@ func writeJSON(path string, res *Result) error {
 // whether it was met.
 func printTable(w io.Writer, res *Result) {
 	cfg := res.Config
-	fmt.Fprintf(w, "\nfalcon-token-operator cost per token: %d tokens in %s, %s per Falcon call, %d workers, sync period %s (create: %s), Falcon rate limit %d/min, --kube-api-qps=%g --kube-api-burst=%d\n",
+	_, _ = fmt.Fprintf(w, "\nfalcon-token-operator cost per token: %d tokens in %s, %s per Falcon call, %d workers, "+
+		"sync period %s (create: %s), Falcon rate limit %d/min, --kube-api-qps=%g --kube-api-burst=%d\n",
 		cfg.N, inNamespaces(cfg.Namespaces), cfg.Latency, cfg.Workers, cfg.SyncPeriod, cfg.CreateSyncPeriod, cfg.RateLimit, cfg.KubeAPIQPS, cfg.KubeAPIBurst)
-	fmt.Fprintf(w, "%s; %d CPUs, %s, %d MiB; %s; %s\n\n", res.Machine.CPU, res.Machine.CPUs, res.Machine.Kernel, res.Machine.MemoryMiB, res.Machine.Go, res.Date)
+	_, _ = fmt.Fprintf(w, "%s; %d CPUs, %s, %d MiB; %s; %s\n\n",
+		res.Machine.CPU, res.Machine.CPUs, res.Machine.Kernel, res.Machine.MemoryMiB, res.Machine.Go, res.Date)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEASUREMENT\tVALUE\tTARGET\tMET")
+	_, _ = fmt.Fprintln(tw, "MEASUREMENT\tVALUE\tTARGET\tMET")
 	target := map[string]TargetResult{}
 	for _, t := range res.Targets {
 		target[t.Name] = t
@@ -206,20 +209,22 @@ func printTable(w io.Writer, res *Result) {
 	row := func(name, value, targetName string) {
 		t, ok := target[targetName]
 		if !ok {
-			fmt.Fprintf(tw, "%s\t%s\t\t\n", name, value)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t\t\n", name, value)
 			return
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, value, t.Target, yesNo(t.Met))
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, value, t.Target, yesNo(t.Met))
 	}
 	create := res.Create
 	row("wall time until all Ready", create.Wall.Duration.Round(10*time.Millisecond).String(), "")
 	row("  Falcon floor: N x create latency / workers", create.FalconFloor.Duration.String(), "")
 	row("  Kubernetes floor: N x requests per token / QPS", create.KubeFloor.Duration.String(), "")
 	row("  wall / Falcon floor", fmt.Sprintf("%.2f", create.Wall.Seconds()/create.FalconFloor.Seconds()), "wall time until all Ready / Falcon floor")
-	row("  wall / larger floor", fmt.Sprintf("%.2f", create.Wall.Seconds()/max(create.FalconFloor.Seconds(), create.KubeFloor.Seconds())), "wall time until all Ready / larger floor")
+	largerFloor := max(create.FalconFloor.Seconds(), create.KubeFloor.Seconds())
+	row("  wall / larger floor", fmt.Sprintf("%.2f", create.Wall.Seconds()/largerFloor), "wall time until all Ready / larger floor")
 	if len(create.CPU) > 0 {
-		var parts []string
-		for _, name := range []string{"kube-apiserver", "etcd", "manager+simulator+harness"} {
+		names := []string{"kube-apiserver", "etcd", "manager+simulator+harness"}
+		parts := make([]string, 0, len(names))
+		for _, name := range names {
 			parts = append(parts, fmt.Sprintf("%s %.1fs", name, create.CPU[name]))
 		}
 		row("  CPU time meanwhile", strings.Join(parts, ", "), "")
@@ -242,12 +247,14 @@ func printTable(w io.Writer, res *Result) {
 	}
 	row("OAuth token fetches (create run, restarted run)", fmt.Sprint(res.OAuth), "OAuth fetches per credential per manager run")
 	steady := res.Steady
-	row(fmt.Sprintf("steady: Falcon calls per token per sync period (%d periods)", cfg.Periods), fmt.Sprintf("%.4f", steady.CallsPerTokenPerPeriod), "calls per token per sync period (steady)")
+	row(fmt.Sprintf("steady: Falcon calls per token per sync period (%d periods)", cfg.Periods),
+		fmt.Sprintf("%.4f", steady.CallsPerTokenPerPeriod), "calls per token per sync period (steady)")
 	for _, op := range sortedOps(steady.Calls) {
 		row("  "+op, fmt.Sprint(steady.Calls[op]), "")
 	}
 	row("steady: reconciles per resource per sync period", fmt.Sprintf("%.3f (%d)", steady.ReconcilesPerResourcePerPeriod, steady.Reconciles), "")
-	row("steady: Kubernetes writes per resource per sync period", fmt.Sprintf("%.4f (%d of %d requests)", steady.KubeWritesPerResourcePerPeriod, writes(steady.Kube), sum(steady.Kube)),
+	row("steady: Kubernetes writes per resource per sync period",
+		fmt.Sprintf("%.4f (%d of %d requests)", steady.KubeWritesPerResourcePerPeriod, writes(steady.Kube), sum(steady.Kube)),
 		"Kubernetes writes per resource per sync period (steady)")
 	for _, op := range byCount(steady.Kube) {
 		row("  "+op, fmt.Sprint(steady.Kube[op]), "")
@@ -268,7 +275,8 @@ func printTable(w io.Writer, res *Result) {
 		row(fmt.Sprintf("manager Go heap after GC, %d resources", cfg.N), mib(m.Without.HeapBytes), "")
 		row("  Go heap growth per 1,000 resources", fmt.Sprintf("%.1f MiB", m.HeapPerThousandMiB), "")
 		if m.With != nil {
-			row(fmt.Sprintf("manager RSS, %d unrelated %d B Secrets besides (peak)", cfg.Unrelated, cfg.UnrelatedSize), fmt.Sprintf("%s (%s)", kib(m.With.RSSKiB), kib(m.With.PeakRSSKiB)), "")
+			row(fmt.Sprintf("manager RSS, %d unrelated %d B Secrets besides (peak)", cfg.Unrelated, cfg.UnrelatedSize),
+				fmt.Sprintf("%s (%s)", kib(m.With.RSSKiB), kib(m.With.PeakRSSKiB)), "")
 			row("  RSS with / without", fmt.Sprintf("%.3f", m.RSSRatio), "RSS with / without unrelated Secrets")
 			row(fmt.Sprintf("manager Go heap after GC, %d unrelated Secrets besides", cfg.Unrelated), mib(m.With.HeapBytes), "")
 		}
@@ -277,8 +285,8 @@ func printTable(w io.Writer, res *Result) {
 		row("manager binary profiles (its start-up with every resource in place)", p.CPUTop+", "+p.HeapTop, "")
 	}
 	row("benchmark run time", res.Elapsed.Duration.String(), "")
-	tw.Flush()
-	fmt.Fprintln(w)
+	_ = tw.Flush() // the table goes to standard output or a test log: nothing to do if it fails
+	_, _ = fmt.Fprintln(w)
 }
 
 func inNamespaces(n int) string {

@@ -92,7 +92,7 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 	if err != nil {
 		return run, err
 	}
-	defer logFile.Close()
+	defer func() { _ = logFile.Close() }()
 	b.reads.reset()
 	cmd := exec.Command(binary,
 		"--metrics-bind-address="+metricsAddr,
@@ -117,11 +117,14 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		// The exit status after SIGTERM (or SIGKILL) says nothing the run needs.
 		select {
-		case <-exited:
+		case err := <-exited:
+			_ = err
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			err := <-exited
+			_ = err
 		}
 	}()
 	failed := func(err error) (binaryRun, error) {
@@ -169,7 +172,7 @@ func waitReadyz(ctx context.Context, url string, exited <-chan error) error {
 	for time.Now().Before(deadline) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -190,6 +193,6 @@ func freeAddress() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }

@@ -29,7 +29,8 @@ func targets(res *Result) []TargetResult {
 	}
 	create := res.Create
 	add("Falcon calls per new token", "<= 1.02", fmt.Sprintf("%.3f", create.CallsPerToken), create.CallsPerToken <= 1.02)
-	add("Kubernetes requests per created token", fmt.Sprintf("<= %g", maxKubePerToken), fmt.Sprintf("%.2f", create.KubePerToken), create.KubePerToken <= maxKubePerToken)
+	add("Kubernetes requests per created token", fmt.Sprintf("<= %g", maxKubePerToken), fmt.Sprintf("%.2f", create.KubePerToken),
+		create.KubePerToken <= maxKubePerToken)
 	// The Falcon floor's own target applies where it is the floor that binds: a run limited by
 	// the Kubernetes client's rate (the scale run) is held to the larger floor only.
 	if create.FalconFloor.Duration >= create.KubeFloor.Duration {
@@ -47,7 +48,8 @@ func targets(res *Result) []TargetResult {
 	perPeriod := res.Steady.CallsPerTokenPerPeriod
 	add("calls per token per sync period (steady)", "<= 0.02", fmt.Sprintf("%.4f", perPeriod), perPeriod <= 0.02)
 	kubeWrites := res.Steady.KubeWritesPerResourcePerPeriod
-	add("Kubernetes writes per resource per sync period (steady)", fmt.Sprintf("<= %g", maxSteadyKubeWrites), fmt.Sprintf("%.4f", kubeWrites), kubeWrites <= maxSteadyKubeWrites)
+	add("Kubernetes writes per resource per sync period (steady)", fmt.Sprintf("<= %g", maxSteadyKubeWrites), fmt.Sprintf("%.4f", kubeWrites),
+		kubeWrites <= maxSteadyKubeWrites)
 
 	slack := cfg.SyncPeriod + time.Second
 	worst := max(res.Drift.RevokedFoundAfter.Duration, res.Drift.DeletedFoundAfter.Duration)
@@ -61,7 +63,8 @@ func targets(res *Result) []TargetResult {
 	add("OAuth fetches per credential per manager run", "1", fmt.Sprintf("%v for one API client in %d Secrets", res.OAuth, max(cfg.Namespaces, 1)), oauthOK)
 	add("requests inside a 429 window after the 429", "0", fmt.Sprint(res.RateLimit.SentInWindow), res.RateLimit.SentInWindow == 0)
 	if m := res.Memory; m != nil {
-		add("RSS growth per 1,000 resources", fmt.Sprintf("<= %g MiB", maxRSSPerThousandMiB), fmt.Sprintf("%.1f MiB", m.RSSPerThousandMiB), m.RSSPerThousandMiB <= maxRSSPerThousandMiB)
+		add("RSS growth per 1,000 resources", fmt.Sprintf("<= %g MiB", maxRSSPerThousandMiB), fmt.Sprintf("%.1f MiB", m.RSSPerThousandMiB),
+			m.RSSPerThousandMiB <= maxRSSPerThousandMiB)
 		if m.With != nil {
 			add("RSS with / without unrelated Secrets", "<= 1.15", fmt.Sprintf("%.3f", m.RSSRatio), m.RSSRatio <= 1.15)
 		}

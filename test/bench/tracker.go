@@ -146,7 +146,8 @@ func (t *tracker) summary(names []types.NamespacedName) string {
 
 // waitReady waits until every named resource is Ready, at generation minGeneration[name] or
 // later when given, and returns when the last became so.
-func (t *tracker) waitReady(ctx context.Context, names []types.NamespacedName, minGeneration map[types.NamespacedName]int64, timeout time.Duration) (time.Time, error) {
+func (t *tracker) waitReady(ctx context.Context, names []types.NamespacedName, minGeneration map[types.NamespacedName]int64,
+	timeout time.Duration) (time.Time, error) {
 	var last time.Time
 	err := t.wait(ctx, timeout, fmt.Sprintf("%d resources to be Ready", len(names)), func(s map[types.NamespacedName]tokenState) bool {
 		last = time.Time{}
