@@ -162,17 +162,7 @@ func deletionPolicy(res tokenResource) falconv1alpha1.TokenDeletionPolicy {
 }
 
 // tokenIDs are the Falcon tokens this resource holds: the current one and those being retired.
-func (s *tokenScope) tokenIDs() []string {
-	st := s.res.GetTokenStatus()
-	var ids []string
-	if st.TokenID != "" {
-		ids = append(ids, st.TokenID)
-	}
-	for _, t := range st.RetiringTokens {
-		ids = append(ids, t.TokenID)
-	}
-	return ids
-}
+func (s *tokenScope) tokenIDs() []string { return heldTokenIDs(s.res) }
 
 // withOrphanHint adds the way out to a cleanup that cannot run until a person acts.
 func withOrphanHint(err error, now time.Time, longRetry time.Duration) error {

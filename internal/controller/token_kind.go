@@ -62,14 +62,20 @@ func (namespacedTokens) newObject() tokenResource { return &falconv1alpha1.Falco
 
 func (namespacedTokens) list(ctx context.Context, c client.Reader) ([]tokenResource, error) {
 	list := &falconv1alpha1.FalconInstallationTokenList{}
-	if err := c.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
+	err := c.List(ctx, list, client.UnsafeDisableDeepCopy)
+	return resourcesOf(list.Items), err
+}
+
+// resourcesOf are the items of a list as token resources, without copying them.
+func resourcesOf[T any, PT interface {
+	*T
+	tokenResource
+}](items []T) []tokenResource {
+	out := make([]tokenResource, len(items))
+	for i := range items {
+		out[i] = PT(&items[i])
 	}
-	out := make([]tokenResource, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	return out
 }
 
 func (namespacedTokens) credentialsRef(obj tokenResource) types.NamespacedName {
@@ -110,14 +116,8 @@ func (clusterTokens) newObject() tokenResource {
 
 func (clusterTokens) list(ctx context.Context, c client.Reader) ([]tokenResource, error) {
 	list := &falconv1alpha1.ClusterFalconInstallationTokenList{}
-	if err := c.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	out := make([]tokenResource, len(list.Items))
-	for i := range list.Items {
-		out[i] = &list.Items[i]
-	}
-	return out, nil
+	err := c.List(ctx, list, client.UnsafeDisableDeepCopy)
+	return resourcesOf(list.Items), err
 }
 
 func (k clusterTokens) credentialsRef(obj tokenResource) types.NamespacedName {
