@@ -634,6 +634,19 @@ var _ = Describe("FalconInstallationToken", func() {
 		Expect(liveTokens(api.CID)).To(ConsistOf(HaveField("ID", fetch(ctx, fit).Status.TokenID)))
 		Eventually(func() []string { return eventReasons(ctx, fit) }).Should(ContainElement(falconv1alpha1.EventDuplicateRevoked))
 	})
+	It("keeps the credentials out of its conditions, events and log when Falcon echoes them", func(ctx SpecContext) {
+		sim.EchoNext("tokens-create", 1)
+		fit := newToken(ns, "echoed")
+		Expect(k8sClient.Create(ctx, fit)).To(Succeed())
+		Eventually(readyReason(ctx, fit)).Should(Equal(falconv1alpha1.ReasonAPIError))
+		Expect(readyOf(ctx, fit).Message).To(ContainSubstring("[redacted]"), "the echoed bearer token is replaced")
+		for _, secret := range sim.Secrets() {
+			Expect(readyOf(ctx, fit).Message).NotTo(ContainSubstring(secret))
+		}
+		// The suite's last check looks for every secret in every log line, event and status.
+		Expect(k8sClient.Delete(ctx, fit)).To(Succeed())
+		waitGone(ctx, fit)
+	})
 })
 
 // denySecretsLabelled makes the API server refuse, as invalid, every Secret carrying label key,

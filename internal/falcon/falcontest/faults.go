@@ -17,8 +17,8 @@ type Faults struct {
 
 // oneShots are the faults queued for the next requests of one operation.
 type oneShots struct {
-	hang, failAfterWrite, drop int
-	holds                      []*hold
+	hang, failAfterWrite, drop, echo int
+	holds                            []*hold
 }
 
 type hold struct {
@@ -33,6 +33,7 @@ type fault struct {
 	drop           bool // before it takes effect
 	hang           bool // until the client gives up
 	failAfterWrite bool // it takes effect, then the connection drops
+	echo           bool // refused with a message that quotes the request's credentials
 	hold           *hold
 }
 
@@ -51,6 +52,11 @@ func (s *Simulator) HangNext(op string, n int) { s.queue(op, func(o *oneShots) {
 func (s *Simulator) FailAfterWrite(op string, n int) {
 	s.queue(op, func(o *oneShots) { o.failAfterWrite += n })
 }
+
+// EchoNext refuses the next n requests of op with 400 and a message that quotes the request's
+// Authorization header and body, as a misbehaving proxy or upstream might: the client must keep
+// the secrets it sent out of every error.
+func (s *Simulator) EchoNext(op string, n int) { s.queue(op, func(o *oneShots) { o.echo += n }) }
 
 // DropNext drops the next n requests of op before they take effect.
 func (s *Simulator) DropNext(op string, n int) { s.queue(op, func(o *oneShots) { o.drop += n }) }
@@ -98,6 +104,9 @@ func (s *Simulator) takeFault(op string) fault {
 		case o.failAfterWrite > 0:
 			o.failAfterWrite--
 			f.failAfterWrite = true
+		case o.echo > 0:
+			o.echo--
+			f.echo = true
 		case len(o.holds) > 0:
 			f.hold, o.holds = o.holds[0], o.holds[1:]
 		}

@@ -15,6 +15,7 @@
 package falcontest
 
 import (
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -157,6 +158,10 @@ func (s *Simulator) serve(req *request) {
 		if res == nil && fault.serverError != 0 {
 			res = envelope(fault.serverError, nil, apiError(fault.serverError, http.StatusText(fault.serverError)))
 		}
+	}
+	if res == nil && fault.echo {
+		body, _ := io.ReadAll(io.LimitReader(req.r.Body, 64<<10))
+		res = badRequest(fmt.Sprintf("refused: %s %s", req.r.Header.Get("Authorization"), body))
 	}
 	s.count(req)
 	switch {
