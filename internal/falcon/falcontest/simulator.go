@@ -2,8 +2,8 @@
 // API for OAuth2, installation tokens, customer settings, audit events and the CCID, with the
 // real envelope, headers, status codes, scopes, per-CID rate limits and several clouds on one
 // listener (under /<cloud>/). Tests, the demo and the benchmark use it instead of Falcon, and
-// switch faults on at run time: latency, 5xx, forced 429 windows, hung and dropped replies, and
-// creates whose reply is lost.
+// switch faults on at run time: latency, 5xx, forced 429 windows, hung and dropped replies,
+// creates whose reply is lost, and refusals that quote the request's credentials.
 //
 // The simulator is at least as strict as the API: it answers 400 to request bodies with fields
 // the swagger does not list, to a body that is not Content-Type application/json, to a PATCH
