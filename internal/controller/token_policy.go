@@ -29,16 +29,16 @@ func tokenMarker(uid types.UID, revision int64) string {
 	return markerPrefix + hex.EncodeToString(sum[:5])
 }
 
-// markerInLabel finds a marker at the end of a Falcon label.
-var markerInLabel = regexp.MustCompile(`\[(` + markerPrefix + `[0-9a-f]{10})\]$`)
+// markerPattern is what tokenMarker makes.
+var markerPattern = regexp.MustCompile(`^` + markerPrefix + `[0-9a-f]{10}$`)
 
-// labelMarker is the marker a label carries, if any.
+// labelMarker is the marker of this operator a label carries, if any.
 func labelMarker(label string) (string, bool) {
-	m := markerInLabel.FindStringSubmatch(label)
-	if m == nil {
+	marker, ok := falcon.LabelMarker(label)
+	if !ok || !markerPattern.MatchString(marker) {
 		return "", false
 	}
-	return m[1], true
+	return marker, true
 }
 
 // baseLabel is the label a person reads in the Falcon console, before the marker.

@@ -12,8 +12,21 @@ import (
 // MarkLabel returns label carrying marker.
 func MarkLabel(label, marker string) string { return label + " [" + marker + "]" }
 
+// LabelMarker returns the marker label carries: what stands in brackets at its end.
+func LabelMarker(label string) (string, bool) {
+	rest, closed := strings.CutSuffix(label, "]")
+	open := strings.LastIndex(rest, "[")
+	if !closed || open < 0 {
+		return "", false
+	}
+	return rest[open+1:], true
+}
+
 // HasMarker reports whether label carries exactly marker: "[marker]" at its end.
-func HasMarker(label, marker string) bool { return strings.HasSuffix(label, "["+marker+"]") }
+func HasMarker(label, marker string) bool {
+	found, ok := LabelMarker(label)
+	return ok && found == marker
+}
 
 // FindTokensByMarker returns the tokens, of any status, whose label carries marker exactly,
 // oldest first.
