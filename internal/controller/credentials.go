@@ -96,8 +96,7 @@ func (s *credentialSource) client(ctx context.Context, ref types.NamespacedName,
 	meta, err := s.metadata.get(ctx, ref)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
-				"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
+			return nil, credentialsNotFound(ref)
 		}
 		return nil, err
 	}
@@ -175,8 +174,7 @@ func (s *credentialSource) credentials(ctx context.Context, ref types.Namespaced
 		return secret, nil
 	})
 	if apierrors.IsNotFound(err) {
-		return falcon.Credentials{}, &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
-			"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
+		return falcon.Credentials{}, credentialsNotFound(ref)
 	}
 	if err != nil {
 		return falcon.Credentials{}, err
@@ -244,6 +242,11 @@ func (s *credentialSource) closeUnheld() {
 	}
 	s.mu.Unlock()
 	s.clients.Keep(held)
+}
+
+func credentialsNotFound(ref types.NamespacedName) error {
+	return &blockedError{reason: falconv1alpha1.ReasonCredentialsNotFound, message: fmt.Sprintf(
+		"credentials Secret %s not found: create it with keys client_id and client_secret", ref)}
 }
 
 // cloudNames lists the clouds a resource may name, for error messages.

@@ -55,7 +55,7 @@ func unitSkeleton(c client.Client, kind string) (skeleton, *clocktesting.FakeClo
 	clk := clocktesting.NewFakeClock(t0)
 	recorder := events.NewFakeRecorder(100)
 	return skeleton{client: c, fence: newCacheFence(clk), recorder: recorder, clock: clk, kind: kind,
-		longRetry: 10 * time.Minute, redact: func(s string) string { return s }}, clk, recorder
+		syncPeriod: 10 * time.Minute, redact: func(s string) string { return s }}, clk, recorder
 }
 
 // staleReader serves one old copy of an object before reading through, as a cache that has not

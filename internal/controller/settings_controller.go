@@ -2,15 +2,12 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -30,12 +27,11 @@ const settingsKind = "FalconTokenSettings"
 // FalconTokenSettings declares them.
 type TokenSettingsReconciler struct {
 	skeleton
-	syncPeriod               time.Duration
 	clusterResourceNamespace string
 	credentials              *credentialSource
 	// connect returns the Falcon API of a credential; cleanup falls back to the last
 	// credentials that worked when the Secret is gone.
-	connect, connectForCleanup func(ctx context.Context, ref types.NamespacedName, cloud string) (settingsAPI, error)
+	connect, connectForCleanup connectFunc[settingsAPI]
 }
 
 // +kubebuilder:rbac:groups=falcon.falconops.io,resources=falcontokensettings,verbs=get;list;watch;update;patch
@@ -69,7 +65,7 @@ func (r *TokenSettingsReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // again every sync period: that is how drift made in the console is found.
 func (r *TokenSettingsReconciler) reconcileNormal(ctx context.Context, sc *scope) (ctrl.Result, error) {
 	s := &settingsScope{scope: sc, fts: sc.obj.(*falconv1alpha1.FalconTokenSettings)}
-	ref := settingsCredentialsRef(s.fts, r.clusterResourceNamespace)
+	ref := credentialsRefOf(s.fts, r.clusterResourceNamespace)
 	api, err := r.connect(ctx, ref, s.fts.Spec.FalconAPI.Cloud)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -223,28 +219,21 @@ func (r *TokenSettingsReconciler) reconcileDelete(ctx context.Context, sc *scope
 		"cleaning up as deletionPolicy %s says; set deletionPolicy: Orphan to skip the cleanup", orDefault(string(policy), "Orphan")))
 	if policy == falconv1alpha1.SettingsDeletionRestore && s.fts.Status.OriginalSettings != nil {
 		if err := r.restoreOriginals(ctx, s); err != nil {
-			ref := settingsCredentialsRef(s.fts, r.clusterResourceNamespace)
+			ref := credentialsRefOf(s.fts, r.clusterResourceNamespace)
 			r.credentials.rejectIfRefused(ref, err)
-			var blocked *blockedError
-			var terminating *metav1.PartialObjectMetadata
-			if errors.As(err, &blocked) && blocked.reason == falconv1alpha1.ReasonCredentialsNotFound {
-				var checkErr error
-				if terminating, checkErr = terminatingNamespace(ctx, r.client, ref.Namespace); checkErr != nil {
-					return ctrl.Result{}, checkErr
-				}
-			}
-			if terminating == nil {
-				return ctrl.Result{}, withOrphanHint(err, s.now, r.syncPeriod)
+			terminating, err := r.abandonable(ctx, sc, err, ref.Namespace)
+			if err != nil {
+				return ctrl.Result{}, err
 			}
 			r.event(s.fts, corev1.EventTypeWarning, falconv1alpha1.EventTokensLeftBehind, "Delete",
-				"No credentials left to restore the settings with while namespace %s is deleted: the account keeps its current settings", ref.Namespace)
+				"No credentials left to restore the settings with while namespace %s is deleted: the account keeps its current settings", terminating.Name)
 		}
 	}
 	return ctrl.Result{}, r.release(ctx, sc)
 }
 
 func (r *TokenSettingsReconciler) restoreOriginals(ctx context.Context, s *settingsScope) error {
-	api, err := r.connectForCleanup(ctx, settingsCredentialsRef(s.fts, r.clusterResourceNamespace), s.fts.Spec.FalconAPI.Cloud)
+	api, err := r.connectForCleanup(ctx, credentialsRefOf(s.fts, r.clusterResourceNamespace), s.fts.Spec.FalconAPI.Cloud)
 	if err != nil {
 		return err
 	}
@@ -264,31 +253,14 @@ func (r *TokenSettingsReconciler) restoreOriginals(ctx context.Context, s *setti
 	return nil
 }
 
-func settingsCredentialsRef(fts *falconv1alpha1.FalconTokenSettings, clusterResourceNamespace string) types.NamespacedName {
-	return credentialsRefOf(fts, clusterResourceNamespace)
-}
-
 // setupSettingsController registers the FalconTokenSettings reconciler.
 func setupSettingsController(mgr ctrl.Manager, opts Options, credentials *credentialSource, feed *requestFeed) error {
 	r := &TokenSettingsReconciler{
 		skeleton:                 newSkeleton(mgr, opts, settingsKind, func(s string) string { return s }),
-		syncPeriod:               opts.SyncPeriod,
 		clusterResourceNamespace: opts.ClusterResourceNamespace,
 		credentials:              credentials,
-		connect: func(ctx context.Context, ref types.NamespacedName, cloud string) (settingsAPI, error) {
-			c, err := credentials.client(ctx, ref, cloud)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
-		connectForCleanup: func(ctx context.Context, ref types.NamespacedName, cloud string) (settingsAPI, error) {
-			c, err := credentials.cleanupClient(ctx, ref, cloud)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
+		connect:                  connectAs[settingsAPI](credentials.client),
+		connectForCleanup:        connectAs[settingsAPI](credentials.cleanupClient),
 	}
 	err := ctrl.NewControllerManagedBy(mgr).
 		For(&falconv1alpha1.FalconTokenSettings{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

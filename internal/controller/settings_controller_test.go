@@ -18,7 +18,7 @@ import (
 func settingsUnderTest(c client.Client, account *fakeFalcon) *TokenSettingsReconciler {
 	k, _, _ := unitSkeleton(c, settingsKind)
 	connect := func(context.Context, types.NamespacedName, string) (settingsAPI, error) { return account, nil }
-	return &TokenSettingsReconciler{skeleton: k, syncPeriod: 10 * 60e9, clusterResourceNamespace: "falcon-system",
+	return &TokenSettingsReconciler{skeleton: k, clusterResourceNamespace: "falcon-system",
 		credentials: &credentialSource{known: map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}},
 		connect:     connect, connectForCleanup: connect}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,42 +95,29 @@ type tokenShared struct {
 // newSkeleton is the shared reconcile of one kind.
 func newSkeleton(mgr ctrl.Manager, opts Options, kind string, redact func(string) string) skeleton {
 	return skeleton{
-		client:    mgr.GetClient(),
-		fence:     newCacheFence(clock.RealClock{}),
-		recorder:  mgr.GetEventRecorder(eventSource),
-		clock:     opts.Clock,
-		kind:      kind,
-		longRetry: opts.SyncPeriod,
-		redact:    redact,
+		client:     mgr.GetClient(),
+		fence:      newCacheFence(clock.RealClock{}),
+		recorder:   mgr.GetEventRecorder(eventSource),
+		clock:      opts.Clock,
+		kind:       kind,
+		syncPeriod: opts.SyncPeriod,
+		redact:     redact,
 	}
 }
 
 // setupTokenController registers the reconciler of one token kind.
 func setupTokenController(mgr ctrl.Manager, opts Options, kind tokenKind, credentials *credentialSource, feed *requestFeed, shared tokenShared) error {
 	r := &TokenReconciler{
-		skeleton:    newSkeleton(mgr, opts, kind.name(), shared.values.redact),
-		kind:        kind,
-		clusterName: opts.ClusterName,
-		syncPeriod:  opts.SyncPeriod,
-		apiReader:   mgr.GetAPIReader(),
-		credentials: credentials,
-		connect: func(ctx context.Context, ref types.NamespacedName, cloud string) (tokenAPI, error) {
-			c, err := credentials.client(ctx, ref, cloud)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
-		connectForCleanup: func(ctx context.Context, ref types.NamespacedName, cloud string) (tokenAPI, error) {
-			c, err := credentials.cleanupClient(ctx, ref, cloud)
-			if err != nil {
-				return nil, err
-			}
-			return c, nil
-		},
-		values:    shared.values,
-		snapshots: shared.snapshots,
-		primed:    shared.primed,
+		skeleton:          newSkeleton(mgr, opts, kind.name(), shared.values.redact),
+		kind:              kind,
+		clusterName:       opts.ClusterName,
+		apiReader:         mgr.GetAPIReader(),
+		credentials:       credentials,
+		connect:           connectAs[tokenAPI](credentials.client),
+		connectForCleanup: connectAs[tokenAPI](credentials.cleanupClient),
+		values:            shared.values,
+		snapshots:         shared.snapshots,
+		primed:            shared.primed,
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(kind.newObject(), builder.WithPredicates(tokenSpecChanged())).
@@ -141,23 +129,32 @@ func setupTokenController(mgr ctrl.Manager, opts Options, kind tokenKind, creden
 		b = b.WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(allOf(mgr.GetClient(), &falconv1alpha1.ClusterFalconInstallationTokenList{})),
 			builder.WithPredicates(namespaceMembershipChanged()))
 	}
-	if err := b.Named(controllerName(kind.name())).Complete(r); err != nil {
+	if err := b.Named(strings.ToLower(kind.name())).Complete(r); err != nil {
 		return fmt.Errorf("set up the %s controller: %w", kind.name(), err)
 	}
 	return nil
 }
 
-// controllerName is the lower-case kind, as controller-runtime names controllers.
-func controllerName(kind string) string {
-	out := make([]byte, 0, len(kind))
-	for i := range len(kind) {
-		c := kind[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+// The Falcon client is every reconciler's Falcon API.
+var (
+	_ tokenAPI    = (*falcon.Client)(nil)
+	_ settingsAPI = (*falcon.Client)(nil)
+)
+
+// connectFunc returns the Falcon API of the credentials in Secret ref, on cloud.
+type connectFunc[API any] func(ctx context.Context, ref types.NamespacedName, cloud string) (API, error)
+
+// connectAs adapts a credentials lookup to the Falcon API a reconciler calls: a failed lookup
+// gives a nil interface, not one holding a nil client.
+func connectAs[API any](lookup connectFunc[*falcon.Client]) connectFunc[API] {
+	return func(ctx context.Context, ref types.NamespacedName, cloud string) (API, error) {
+		var api API
+		c, err := lookup(ctx, ref, cloud)
+		if err == nil {
+			api = any(c).(API)
 		}
-		out = append(out, c)
+		return api, err
 	}
-	return string(out)
 }
 
 // tokenSpecChanged lets through what a token resource's reconcile acts on: creation, a spec

@@ -56,8 +56,9 @@ type skeleton struct {
 	clock    clock.PassiveClock
 	// kind names the resources in metrics.
 	kind string
-	// longRetry is how often a problem a person must fix is looked at again.
-	longRetry time.Duration
+	// syncPeriod is how often Falcon is compared with the spec, and a problem a person must fix
+	// looked at again.
+	syncPeriod time.Duration
 	// redact removes secrets the operator knows (token values) from messages and logs.
 	redact func(string) string
 }
@@ -195,7 +196,7 @@ func (k *skeleton) conclude(ctx context.Context, s *scope, result ctrl.Result, e
 // reason changes, a log line and the metric, and returns when to try again.
 func (k *skeleton) recordFailure(ctx context.Context, s *scope, err error) ctrl.Result {
 	st := s.obj.GetCommonStatus()
-	o := classify(err, s.now, st.FailedAttempts, k.longRetry)
+	o := classify(err, s.now, st.FailedAttempts, k.syncPeriod)
 	o.message = k.redact(o.message)
 	logFailure(ctx, o.reason, k.redact(err.Error()), err)
 	reconcileFailures.WithLabelValues(k.kind, o.reason).Inc()

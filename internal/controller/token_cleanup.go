@@ -2,15 +2,10 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,9 +33,9 @@ func (r *TokenReconciler) reconcileDelete(ctx context.Context, sc *scope) (ctrl.
 			return ctrl.Result{}, err
 		}
 	} else if err := r.cleanUpTokens(ctx, s, policy); err != nil {
-		terminating, checkErr := r.mayAbandon(ctx, s, err)
-		if checkErr != nil || terminating == nil {
-			return ctrl.Result{}, errors.Join(withOrphanHint(err, s.now, r.syncPeriod), checkErr)
+		terminating, err := r.abandonable(ctx, sc, err, r.kind.credentialsRef(s.res).Namespace)
+		if err != nil {
+			return ctrl.Result{}, err
 		}
 		// The namespace takes no new events while it is deleted: the Warning is recorded on the
 		// namespace itself, which keeps it in the default namespace.
@@ -97,13 +92,13 @@ func (r *TokenReconciler) cleanUpTokens(ctx context.Context, s *tokenScope, poli
 // orphanCopies removes this resource's ownership from its Secrets, so that the garbage
 // collector keeps them, and leaves the token valid in Falcon.
 func (r *TokenReconciler) orphanCopies(ctx context.Context, s *tokenScope) error {
-	owned := &corev1.SecretList{}
-	if err := r.client.List(ctx, owned, client.MatchingFields{secretOwnerIndex: string(s.res.GetUID())}); err != nil {
+	owned, err := r.ownedSecrets(ctx, s.res)
+	if err != nil {
 		return err
 	}
 	var kept []string
-	for i := range owned.Items {
-		secret := &owned.Items[i]
+	for i := range owned {
+		secret := &owned[i]
 		refs := secret.OwnerReferences[:0:0]
 		for _, ref := range secret.OwnerReferences {
 			if ref.UID != s.res.GetUID() {
@@ -122,33 +117,6 @@ func (r *TokenReconciler) orphanCopies(ctx context.Context, s *tokenScope) error
 	return nil
 }
 
-// mayAbandon returns the namespace being deleted that held the credentials, when a cleanup
-// failed for want of them: only then may the cleanup be given up.
-func (r *TokenReconciler) mayAbandon(ctx context.Context, s *tokenScope, err error) (*metav1.PartialObjectMetadata, error) {
-	var blocked *blockedError
-	if !errors.As(err, &blocked) || blocked.reason != falconv1alpha1.ReasonCredentialsNotFound {
-		return nil, nil
-	}
-	return terminatingNamespace(ctx, r.client, r.kind.credentialsRef(s.res).Namespace)
-}
-
-// terminatingNamespace returns namespace when it is being deleted, nil otherwise.
-func terminatingNamespace(ctx context.Context, c client.Reader, namespace string) (*metav1.PartialObjectMetadata, error) {
-	ns := &metav1.PartialObjectMetadata{}
-	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
-	if err := c.Get(ctx, types.NamespacedName{Name: namespace}, ns); err != nil {
-		if apierrors.IsNotFound(err) {
-			ns.Name = namespace
-			return ns, nil
-		}
-		return nil, err
-	}
-	if ns.DeletionTimestamp.IsZero() {
-		return nil, nil
-	}
-	return ns, nil
-}
-
 // deletionPolicy is the policy to apply: as set, else Revoke for a token the operator created
 // and Orphan for an adopted one, which is revoked or deleted only when the resource says so.
 func deletionPolicy(res tokenResource) falconv1alpha1.TokenDeletionPolicy {
@@ -163,13 +131,3 @@ func deletionPolicy(res tokenResource) falconv1alpha1.TokenDeletionPolicy {
 
 // tokenIDs are the Falcon tokens this resource holds: the current one and those being retired.
 func (s *tokenScope) tokenIDs() []string { return heldTokenIDs(s.res) }
-
-// withOrphanHint adds the way out to a cleanup that cannot run until a person acts.
-func withOrphanHint(err error, now time.Time, longRetry time.Duration) error {
-	o := classify(err, now, 0, longRetry)
-	if !o.stalled {
-		return err
-	}
-	return &blockedError{reason: o.reason, retryAfter: o.retryAfter,
-		message: o.message + "; or set spec.deletionPolicy: Orphan to delete without cleaning up"}
-}

@@ -22,12 +22,11 @@ type TokenReconciler struct {
 	skeleton
 	kind        tokenKind
 	clusterName string
-	syncPeriod  time.Duration
 	apiReader   client.Reader // reads behind the cache: Secrets that lost the operator's label
 	credentials *credentialSource
 	// connect returns the Falcon API of a credential; cleanup falls back to the last
 	// credentials that worked when the Secret is gone (a namespace being deleted).
-	connect, connectForCleanup func(ctx context.Context, ref types.NamespacedName, cloud string) (tokenAPI, error)
+	connect, connectForCleanup connectFunc[tokenAPI]
 	values                     *valueMemory
 	snapshots                  *snapshots // tokens the drift check found changed, for the reconciles it queues
 	// primed is closed once the drift check's first pass has read every token (and its value).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +25,7 @@ func tokenUnderTest(c client.Client, account *fakeFalcon) (*TokenReconciler, *cl
 	close(primed)
 	connect := func(context.Context, types.NamespacedName, string) (tokenAPI, error) { return account, nil }
 	return &TokenReconciler{
-		skeleton: k, kind: namespacedTokens{}, syncPeriod: 10 * time.Minute, apiReader: c,
+		skeleton: k, kind: namespacedTokens{}, apiReader: c,
 		credentials: &credentialSource{known: map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}},
 		connect:     connect, connectForCleanup: connect,
 		values: newValueMemory(), snapshots: &snapshots{}, primed: primed,

@@ -28,15 +28,22 @@ func (r *TokenReconciler) loadPublication(ctx context.Context, s *tokenScope) er
 		return err
 	}
 	s.targets, s.refused = targets, refused
-	owned := &corev1.SecretList{}
-	if err := r.client.List(ctx, owned, client.MatchingFields{secretOwnerIndex: string(s.res.GetUID())}); err != nil {
+	owned, err := r.ownedSecrets(ctx, s.res)
+	if err != nil {
 		return err
 	}
-	s.copies = make(map[types.NamespacedName]*corev1.Secret, len(owned.Items))
-	for i := range owned.Items {
-		s.copies[client.ObjectKeyFromObject(&owned.Items[i])] = &owned.Items[i]
+	s.copies = make(map[types.NamespacedName]*corev1.Secret, len(owned))
+	for i := range owned {
+		s.copies[client.ObjectKeyFromObject(&owned[i])] = &owned[i]
 	}
 	return nil
+}
+
+// ownedSecrets are the Secrets the resource controls, from the cache.
+func (r *TokenReconciler) ownedSecrets(ctx context.Context, res tokenResource) ([]corev1.Secret, error) {
+	owned := &corev1.SecretList{}
+	err := r.client.List(ctx, owned, client.MatchingFields{secretOwnerIndex: string(res.GetUID())})
+	return owned.Items, err
 }
 
 // checkPublishable makes sure, before a token is minted, that its Secret can be written: a
