@@ -5,17 +5,20 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
@@ -40,22 +43,40 @@ func fakeCluster(objs ...client.Object) client.Client {
 		WithIndex(&falconv1alpha1.FalconInstallationToken{}, tokenIDIndex, heldTokenIDs).
 		WithIndex(&falconv1alpha1.ClusterFalconInstallationToken{}, tokenIDIndex, heldTokenIDs).
 		WithIndex(&corev1.Secret{}, secretOwnerIndex, func(o client.Object) []string {
-			for _, ref := range o.GetOwnerReferences() {
-				if ptr.Deref(ref.Controller, false) {
-					return []string{string(ref.UID)}
-				}
+			if owner := metav1.GetControllerOf(o); owner != nil {
+				return []string{string(owner.UID)}
 			}
 			return nil
 		}).
 		Build()
 }
 
-// unitSkeleton is the shared skeleton over c, on a fake clock at t0.
-func unitSkeleton(c client.Client, kind string) (skeleton, *clocktesting.FakeClock, *events.FakeRecorder) {
+// unitSkeleton is the shared skeleton over c, on a fake clock at t0, recording events in an
+// events.FakeRecorder.
+func unitSkeleton(c client.Client, kind string, redact func(string) string) (skeleton, *clocktesting.FakeClock) {
 	clk := clocktesting.NewFakeClock(t0)
-	recorder := events.NewFakeRecorder(100)
-	return skeleton{client: c, fence: newCacheFence(clk), recorder: recorder, clock: clk, kind: kind,
-		syncPeriod: 10 * time.Minute, redact: func(s string) string { return s }}, clk, recorder
+	return skeleton{client: c, fence: newCacheFence(clk), recorder: events.NewFakeRecorder(100), clock: clk, kind: kind,
+		syncPeriod: 10 * time.Minute, redact: redact}, clk
+}
+
+// reconcileOnce runs one reconcile of obj and fails the test on an error.
+func reconcileOnce(t *testing.T, r reconcile.Reconciler, obj client.Object) ctrl.Result {
+	t.Helper()
+	result, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+	if err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	return result
+}
+
+// current is obj as c now stores it.
+func current[T client.Object](t *testing.T, c client.Client, obj T) T {
+	t.Helper()
+	got := obj.DeepCopyObject().(T)
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), got); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // staleReader serves one old copy of an object before reading through, as a cache that has not
@@ -90,7 +111,9 @@ type fakeFalcon struct {
 	settings falcon.CustomerSettings
 	calls    []string
 	fail     map[string]error // the next call of an operation fails with this
-	nextID   int
+	// lostCreate, when set, makes the next create happen in the account but fail for the caller.
+	lostCreate error
+	nextID     int
 }
 
 func newFakeFalcon() *fakeFalcon {
@@ -143,8 +166,8 @@ func (f *fakeFalcon) CreateToken(_ context.Context, label string, expiresAt *tim
 	if err := f.record("tokens-create"); err != nil {
 		return falcon.Token{}, err
 	}
-	if err, lost := f.fail["tokens-create-lost"]; lost {
-		delete(f.fail, "tokens-create-lost")
+	if err := f.lostCreate; err != nil {
+		f.lostCreate = nil
 		f.mint(label, expiresAt)
 		return falcon.Token{}, err
 	}
@@ -155,7 +178,7 @@ func (f *fakeFalcon) CreateToken(_ context.Context, label string, expiresAt *tim
 func (f *fakeFalcon) loseCreateReply(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fail["tokens-create-lost"] = err
+	f.lostCreate = err
 }
 
 func (f *fakeFalcon) GetTokens(_ context.Context, ids []string) ([]falcon.Token, error) {

@@ -49,13 +49,9 @@ func TestCacheFence(t *testing.T) {
 func TestCacheFenceGivesUpAfterItsWait(t *testing.T) {
 	stored := &falconv1alpha1.FalconInstallationToken{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "n", UID: "u"}}
 	c := fakeCluster(stored)
-	current := &falconv1alpha1.FalconInstallationToken{}
-	if err := c.Get(context.Background(), client.ObjectKeyFromObject(stored), current); err != nil {
-		t.Fatal(err)
-	}
 	clk := clocktesting.NewFakeClock(t0)
 	f := newCacheFence(clk)
-	ahead := current.DeepCopy()
+	ahead := current(t, c, stored)
 	ahead.ResourceVersion = "1000000"
 	f.wrote(ahead)
 	done := make(chan error, 1)

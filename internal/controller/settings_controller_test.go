@@ -7,7 +7,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
@@ -16,10 +15,10 @@ import (
 
 // settingsUnderTest is a FalconTokenSettings reconciler over c and the fake account.
 func settingsUnderTest(c client.Client, account *fakeFalcon) *TokenSettingsReconciler {
-	k, _, _ := unitSkeleton(c, settingsKind)
+	k, _ := unitSkeleton(c, settingsKind, func(s string) string { return s })
 	connect := func(context.Context, types.NamespacedName, string) (settingsAPI, error) { return account, nil }
 	return &TokenSettingsReconciler{skeleton: k, clusterResourceNamespace: "falcon-system",
-		credentials: &credentialSource{known: map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}},
+		credentials: newCredentialSource(nil, c, Options{}),
 		connect:     connect, connectForCleanup: connect}
 }
 
@@ -41,37 +40,23 @@ func TestSettingsStaleCopyKeepsTheOriginals(t *testing.T) {
 	stored.Status.OriginalSettings = &falconv1alpha1.TokenSettingsValues{MaxActiveTokens: ptr.To(int32(5))}
 	stored.Status.ObservedGeneration = 1
 	c := fakeCluster(stored)
-	stale := enforcedSettings(10) // read before the originals were written
-	if err := c.Get(ctx, client.ObjectKeyFromObject(stored), stale); err != nil {
-		t.Fatal(err)
-	}
+	stale := current(t, c, stored) // as read before the originals were written
 	stale.Status = falconv1alpha1.FalconTokenSettingsStatus{}
 	stale.ResourceVersion = "1"
 	// The earlier reconcile recorded 5 and wrote 10: the stored copy is newer than the stale one.
-	current := &falconv1alpha1.FalconTokenSettings{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(stored), current); err != nil {
-		t.Fatal(err)
-	}
-	current.Status.LastSyncTime = &metav1.Time{Time: t0}
-	if err := c.Status().Update(ctx, current); err != nil {
+	latest := current(t, c, stored)
+	latest.Status.LastSyncTime = &metav1.Time{Time: t0}
+	if err := c.Status().Update(ctx, latest); err != nil {
 		t.Fatal(err)
 	}
 
 	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(10)}
 	r := settingsUnderTest(&staleReader{Client: c, stale: map[types.NamespacedName]client.Object{client.ObjectKeyFromObject(stored): stale}}, account)
-	result, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(stored)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if result.RequeueAfter == 0 {
+	if result := reconcileOnce(t, r, stored); result.RequeueAfter == 0 {
 		t.Error("a reconcile that lost the write race must start over")
 	}
-	after := &falconv1alpha1.FalconTokenSettings{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(stored), after); err != nil {
-		t.Fatal(err)
-	}
-	if got := after.Status.OriginalSettings; got == nil || ptr.Deref(got.MaxActiveTokens, 0) != 5 {
+	if got := current(t, c, stored).Status.OriginalSettings; got == nil || ptr.Deref(got.MaxActiveTokens, 0) != 5 {
 		t.Fatalf("originalSettings = %+v, want maxActiveTokens 5 kept", got)
 	}
 }
@@ -79,15 +64,11 @@ func TestSettingsStaleCopyKeepsTheOriginals(t *testing.T) {
 // The settings write carries both fields, the unmanaged one as just read, so that the API
 // cannot reset tokens_required (defect: only the changed field was sent).
 func TestSettingsWriteSendsBothFields(t *testing.T) {
-	ctx := context.Background()
 	fts := enforcedSettings(3)
 	c := fakeCluster(fts)
 	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(true), MaxActiveTokens: ptr.To(7)}
-	r := settingsUnderTest(c, account)
-	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(fts)}); err != nil {
-		t.Fatal(err)
-	}
+	reconcileOnce(t, settingsUnderTest(c, account), fts)
 	if account.count("settings-update") != 1 {
 		t.Fatalf("calls: %v", account.calls)
 	}
@@ -106,23 +87,15 @@ func TestSettingsMissingCapIsNotAnOriginal(t *testing.T) {
 	account := newFakeFalcon()
 	account.settings = falcon.CustomerSettings{TokensRequired: ptr.To(false)}
 	r := settingsUnderTest(c, account)
-	key := client.ObjectKeyFromObject(fts)
-	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
-		t.Fatal(err)
-	}
-	got := &falconv1alpha1.FalconTokenSettings{}
-	if err := c.Get(ctx, key, got); err != nil {
-		t.Fatal(err)
-	}
+	reconcileOnce(t, r, fts)
+	got := current(t, c, fts)
 	if o := got.Status.OriginalSettings; o != nil && o.MaxActiveTokens != nil {
 		t.Fatalf("originalSettings.maxActiveTokens = %d, want none: the API never returned one", *o.MaxActiveTokens)
 	}
 	if err := c.Delete(ctx, got); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key}); err != nil {
-		t.Fatal(err)
-	}
+	reconcileOnce(t, r, fts)
 	if n := account.count("settings-update"); n != 1 {
 		t.Fatalf("settings writes = %d (%v), want only the enforcing one: nothing to restore", n, account.calls)
 	}

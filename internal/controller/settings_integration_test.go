@@ -12,6 +12,7 @@ import (
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // newSettings builds a FalconTokenSettings on the simulator's cloud using the credentials
@@ -181,7 +182,7 @@ var _ = Describe("FalconTokenSettings", func() {
 
 		// Another API client of the same customer account, so that its calls can be told apart.
 		second := sim.AddClient(falcontest.APIClient{CID: api.CID})
-		Expect(k8sClient.Create(ctx, credentialsSecret(operatorNamespace, ns+"-second", second.ClientID, second.ClientSecret))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.CredentialsSecret(operatorNamespace, ns+"-second", second.ClientID, second.ClientSecret))).To(Succeed())
 		newer := newSettings(ctx, ns, ns+"-2-newer", func(f *falconv1alpha1.FalconTokenSettings) {
 			f.Spec.FalconAPI.CredentialsSecretRef.Name = ns + "-second"
 			f.Spec.MaxActiveTokens = new(int32(60))
@@ -205,7 +206,7 @@ var _ = Describe("FalconTokenSettings", func() {
 		Eventually(readyReason(ctx, fts)).Should(Equal(falconv1alpha1.ReasonCredentialsNotFound))
 		Expect(readyOf(ctx, fts).Message).To(ContainSubstring(operatorNamespace + "/" + ns + "-later"))
 
-		Expect(k8sClient.Create(ctx, credentialsSecret(operatorNamespace, ns+"-later", later.ClientID, later.ClientSecret))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.CredentialsSecret(operatorNamespace, ns+"-later", later.ClientID, later.ClientSecret))).To(Succeed())
 		waitReady(ctx, fts)
 		Expect(sim.Settings(later.CID).MaxActiveTokens).To(Equal(8))
 	})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
@@ -18,8 +19,7 @@ func TestFailuresCarryNoTokenValue(t *testing.T) {
 	c := fakeCluster(fit)
 	account := newFakeFalcon()
 	r, _ := tokenUnderTest(c, account)
-	_, _, recorder := unitSkeleton(c, "FalconInstallationToken")
-	r.recorder, r.redact = recorder, r.values.redact
+	recorder := r.recorder.(*events.FakeRecorder)
 	const value = "c0ffee42"
 	r.values.set("another-token", value)
 	account.fail["tokens-create"] = &falcon.APIError{Operation: "tokens-create", StatusCode: 400,

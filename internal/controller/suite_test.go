@@ -31,6 +31,7 @@ import (
 	"github.com/falconops/falcon-token-operator/internal/controller"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // The integration suite: a real kube-apiserver and etcd (envtest), the real manager with every
@@ -201,14 +202,8 @@ func orphanTokens(ctx context.Context, namespace string) {
 // newAPIClient registers a fresh API client (and so a fresh CID) in the simulator and stores
 // its credentials in a Secret in namespace.
 func newAPIClient(ctx context.Context, namespace, secretName string, scopes ...string) falcontest.APIClient {
-	c := sim.AddClient(falcontest.APIClient{Scopes: scopes})
-	Expect(k8sClient.Create(ctx, credentialsSecret(namespace, secretName, c.ClientID, c.ClientSecret))).To(Succeed())
+	GinkgoHelper()
+	c, err := testutil.NewAPIClient(ctx, k8sClient, sim, namespace, secretName, scopes...)
+	Expect(err).NotTo(HaveOccurred())
 	return c
-}
-
-func credentialsSecret(namespace, name, id, secret string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
-		StringData: map[string]string{"client_id": id, "client_secret": secret},
-	}
 }

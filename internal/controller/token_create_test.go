@@ -10,25 +10,26 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
 	"github.com/falconops/falcon-token-operator/internal/falcon"
 )
 
-// tokenUnderTest is a FalconInstallationToken reconciler over c and the fake account.
+// tokenUnderTest is a FalconInstallationToken reconciler over c and the fake account; as in
+// the manager, its messages are redacted of the token values it knows.
 func tokenUnderTest(c client.Client, account *fakeFalcon) (*TokenReconciler, *clocktesting.FakeClock) {
-	k, clk, _ := unitSkeleton(c, "FalconInstallationToken")
+	values := newValueMemory()
+	k, clk := unitSkeleton(c, "FalconInstallationToken", values.redact)
 	account.clock = clk
 	primed := make(chan struct{})
 	close(primed)
 	connect := func(context.Context, types.NamespacedName, string) (tokenAPI, error) { return account, nil }
 	return &TokenReconciler{
 		skeleton: k, kind: namespacedTokens{}, apiReader: c,
-		credentials: &credentialSource{known: map[types.NamespacedName]parsedCredentials{}, lastGood: map[types.NamespacedName]usableCredentials{}},
+		credentials: newCredentialSource(nil, c, Options{}),
 		connect:     connect, connectForCleanup: connect,
-		values: newValueMemory(), snapshots: &snapshots{}, primed: primed,
+		values: values, snapshots: &snapshots{}, primed: primed,
 	}, clk
 }
 
@@ -43,24 +44,6 @@ func unitToken(name string, change ...func(*falconv1alpha1.FalconInstallationTok
 		c(fit)
 	}
 	return fit
-}
-
-func reconcileOnce(t *testing.T, r *TokenReconciler, obj client.Object) ctrl.Result {
-	t.Helper()
-	result, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-	if err != nil {
-		t.Fatalf("reconcile: %v", err)
-	}
-	return result
-}
-
-func current(t *testing.T, c client.Client, fit *falconv1alpha1.FalconInstallationToken) *falconv1alpha1.FalconInstallationToken {
-	t.Helper()
-	got := &falconv1alpha1.FalconInstallationToken{}
-	if err := c.Get(context.Background(), client.ObjectKeyFromObject(fit), got); err != nil {
-		t.Fatal(err)
-	}
-	return got
 }
 
 // A create whose reply is lost (or malformed, such as a reply without an id) keeps the intent

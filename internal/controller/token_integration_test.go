@@ -11,7 +11,6 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
@@ -444,7 +443,7 @@ var _ = Describe("FalconInstallationToken", func() {
 	})
 
 	It("reports credentials Falcon refuses, without retrying them hot", func(ctx SpecContext) {
-		Expect(k8sClient.Create(ctx, credentialsSecret(ns, "wrong", api.ClientID, "not-the-secret"))).To(Succeed())
+		Expect(k8sClient.Create(ctx, testutil.CredentialsSecret(ns, "wrong", api.ClientID, "not-the-secret"))).To(Succeed())
 		fit := newToken(ns, "refused", func(f *falconv1alpha1.FalconInstallationToken) { f.Spec.FalconAPI.CredentialsSecretRef.Name = "wrong" })
 		before := sim.ClientCalls(api.ClientID, "oauth2-token")
 		Expect(k8sClient.Create(ctx, fit)).To(Succeed())
@@ -569,9 +568,8 @@ var _ = Describe("FalconInstallationToken", func() {
 		manager = startManager()
 		waitGone(ctx, fit)
 		// The namespace takes no new events while it is deleted: the Warning is on the namespace.
-		Eventually(func() []string {
-			return eventReasons(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, UID: fetchNamespaceUID(ctx, ns)}})
-		}).Should(ContainElement(falconv1alpha1.EventTokensLeftBehind))
+		dying := fetch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		Eventually(func() []string { return eventReasons(ctx, dying) }).Should(ContainElement(falconv1alpha1.EventTokensLeftBehind))
 		events, _, err := testutil.EventsText(ctx, k8sClient)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(events).To(ContainSubstring(fit.Status.TokenID), "the Warning names the token left behind")
@@ -683,10 +681,4 @@ func denySecretsLabelled(ctx context.Context, key string) {
 	// The policy takes effect once the API server has loaded it.
 	probe := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, GenerateName: "probe-", Labels: map[string]string{key: "x"}}}
 	Eventually(func() error { return k8sClient.Create(ctx, probe.DeepCopy(), client.DryRunAll) }).Should(HaveOccurred())
-}
-
-// fetchNamespaceUID is the UID of namespace ns.
-func fetchNamespaceUID(ctx context.Context, ns string) types.UID {
-	GinkgoHelper()
-	return fetch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}).UID
 }

@@ -56,12 +56,12 @@ func TestAccessTokenIsRenewedBeforeItExpires(t *testing.T) {
 		}
 	}
 	call()
-	advance(clock, 20*time.Minute)
+	clock.Step(20 * time.Minute)
 	call()
 	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Token); got != 1 {
 		t.Fatalf("%d token requests within the token's lifetime, want 1", got)
 	}
-	advance(clock, 9*time.Minute+30*time.Second) // 30 s before the 1799 s token expires
+	clock.Step(9*time.Minute + 30*time.Second) // 30 s before the 1799 s token expires
 	call()
 	if got := h.sim.ClientCalls(api.ClientID, opOAuth2Token); got != 2 {
 		t.Fatalf("%d token requests, want a second one shortly before expiry", got)
@@ -82,7 +82,7 @@ func TestUnauthorizedRefreshesTheTokenOnce(t *testing.T) {
 	if _, err := c.CountValidTokens(ctx); err != nil {
 		t.Fatal(err)
 	}
-	advance(simClock, 2*time.Hour)
+	simClock.Step(2 * time.Hour)
 	h.sim.ResetCalls()
 
 	if _, err := c.CountValidTokens(ctx); err != nil {

@@ -128,14 +128,9 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-// advance moves clock on by d.
-func advance(clock *clocktesting.FakePassiveClock, d time.Duration) {
-	clock.SetTime(clock.Now().Add(d))
-}
-
-// newFakeClock is a wall clock that moves only when told, shared by simulator and client.
-func newFakeClock() *clocktesting.FakePassiveClock {
-	return clocktesting.NewFakePassiveClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+// newFakeClock is a wall clock that moves only when told (Step), shared by simulator and client.
+func newFakeClock() *clocktesting.FakeClock {
+	return clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 func mustAPIError(t *testing.T, err error) *APIError {

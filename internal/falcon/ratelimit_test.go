@@ -75,11 +75,11 @@ func TestRateLimitHoldsEveryRequestOfTheCredential(t *testing.T) {
 		t.Fatalf("second credential: %d requests", got)
 	}
 
-	advance(clock, 29*time.Second)
+	clock.Step(29 * time.Second)
 	if _, err := limited.CountValidTokens(ctx); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("a second before the end: %v", err)
 	}
-	advance(clock, 2*time.Second)
+	clock.Step(2 * time.Second)
 	if _, err := limited.CreateToken(ctx, "after", nil); err != nil {
 		t.Fatalf("after the cooldown: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestRetryAfterInMillisecondsAndMissing(t *testing.T) {
 		t.Fatalf("millisecond Retryafter: %v (retry at %v), want %v", err, at, want)
 	}
 
-	advance(clock, 2*time.Second)
+	clock.Step(2 * time.Second)
 	retryAfter = ""
 	_, err = c.CountValidTokens(ctx)
 	if at, ok := RetryAt(err); !ok || !at.Equal(clock.Now().Add(defaultRetryAfter)) {

@@ -97,7 +97,7 @@ func TestFindTokensByMarkerPagesReadsAndMatchesExactly(t *testing.T) {
 	h := newHarness(t, falcontest.Options{Now: clock.Now})
 	c, api := h.client(falcontest.APIClient{}, func(cfg *Config) { cfg.Now = clock.Now })
 	create := func(label string) falcontest.Token {
-		advance(clock, time.Second)
+		clock.Step(time.Second)
 		return h.sim.ConsoleCreateToken(api.CID, label, nil)
 	}
 	const marker = "fto-0a1b2c3d4e"
@@ -313,7 +313,7 @@ func TestExpiredStatusIsReported(t *testing.T) {
 	c, api := h.client(falcontest.APIClient{}, func(cfg *Config) { cfg.Now = clock.Now })
 	soon := clock.Now().Add(time.Hour)
 	tok := h.sim.ConsoleCreateToken(api.CID, "short", &soon)
-	advance(clock, 2*time.Hour)
+	clock.Step(2 * time.Hour)
 
 	got, err := c.GetTokens(ctxFor(t), []string{tok.ID})
 	if err != nil {

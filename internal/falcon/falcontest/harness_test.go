@@ -72,9 +72,16 @@ func (h *harness) do(method, path, bearer string, body any) reply {
 		}
 		rd, contentType = strings.NewReader(string(raw)), "application/json"
 	}
-	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	return h.send(h.t, method, path, bearer, contentType, rd)
+}
+
+// send makes a request with exactly the Content-Type given ("" for none), without following
+// redirects, and fails t if it gets no reply.
+func (h *harness) send(t *testing.T, method, path, bearer, contentType string, body io.Reader) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, h.srv.URL+path, body)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
@@ -85,7 +92,7 @@ func (h *harness) do(method, path, bearer string, body any) reply {
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)

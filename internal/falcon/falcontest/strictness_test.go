@@ -72,21 +72,7 @@ func TestRefusesWhatTheAPIDoesNotAccept(t *testing.T) {
 			if tc.body != "" {
 				body = strings.NewReader(tc.body)
 			}
-			req, err := http.NewRequest(tc.method, h.srv.URL+tc.path, body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Authorization", "Bearer "+bearer)
-			if tc.contentType != "" {
-				req.Header.Set("Content-Type", tc.contentType)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			raw, _ := io.ReadAll(resp.Body)
-			r := reply{status: resp.StatusCode, header: resp.Header, body: raw}
+			r := h.send(t, tc.method, tc.path, bearer, tc.contentType, body)
 			if r.status != tc.want {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.want, r.body)
 			}
