@@ -143,7 +143,7 @@ func demo(ctx context.Context, opts options, cleanup *teardown) error {
 			return revokeTokens(ctx, c, samples, manager)
 		})
 	}
-	if err := applySamples(ctx, c, opts.samplesDir, samples, target, clusterResourceNamespace); err != nil {
+	if err := applySamples(ctx, c, opts.samplesDir, samples, target); err != nil {
 		return err
 	}
 

@@ -65,26 +65,27 @@ func readiness(ctx context.Context, c client.Client, samples []*unstructured.Uns
 		case condition == nil:
 			shorts = append(shorts, sample.GetName()+" (no Ready condition yet)")
 			longs = append(longs, fmt.Sprintf("    %s: no Ready condition yet", describe(sample)))
-		case condition.status == "True" && condition.current(current.GetGeneration()) && current.GetKind() == kindClusterInstallationToken:
-			// Ready does not wait for namespaces the operator has not seen yet: the demo waits
-			// until the Secret is in every namespace it created for the token.
-			missing, err := unpublished(ctx, c, current)
-			switch {
-			case err != nil:
-				shorts = append(shorts, sample.GetName()+" (namespaces unreadable)")
-				longs = append(longs, fmt.Sprintf("    %s: Ready, but the namespaces are unreadable: %v", describe(sample), err))
-			case len(missing) > 0:
-				shorts = append(shorts, fmt.Sprintf("%s Ready, not yet in %s", sample.GetName(), strings.Join(missing, ",")))
-				longs = append(longs, fmt.Sprintf("    %s: Ready, but its Secret is not yet published in %s", describe(sample), strings.Join(missing, ", ")))
-			default:
-				ready++
-				shorts = append(shorts, sample.GetName()+" Ready")
-				longs = append(longs, fmt.Sprintf("    %s: Ready, published in %s", describe(sample), strings.Join(publishedNamespaces(current), ", ")))
-			}
 		case condition.status == "True" && condition.current(current.GetGeneration()):
+			state := "Ready"
+			if current.GetKind() == kindClusterInstallationToken {
+				// Ready does not wait for namespaces the operator has not seen yet: the demo waits
+				// until the Secret is in every namespace it created for the token.
+				missing, err := unpublished(ctx, c, current)
+				switch {
+				case err != nil:
+					shorts = append(shorts, sample.GetName()+" (namespaces unreadable)")
+					longs = append(longs, fmt.Sprintf("    %s: Ready, but the namespaces are unreadable: %v", describe(sample), err))
+					continue
+				case len(missing) > 0:
+					shorts = append(shorts, fmt.Sprintf("%s Ready, not yet in %s", sample.GetName(), strings.Join(missing, ",")))
+					longs = append(longs, fmt.Sprintf("    %s: Ready, but its Secret is not yet published in %s", describe(sample), strings.Join(missing, ", ")))
+					continue
+				}
+				state = "Ready, published in " + strings.Join(publishedNamespaces(current), ", ")
+			}
 			ready++
 			shorts = append(shorts, sample.GetName()+" Ready")
-			longs = append(longs, fmt.Sprintf("    %s: Ready", describe(sample)))
+			longs = append(longs, fmt.Sprintf("    %s: %s", describe(sample), state))
 		default:
 			shorts = append(shorts, fmt.Sprintf("%s Ready=%s (%s)", sample.GetName(), condition.status, condition.reason))
 			longs = append(longs, fmt.Sprintf("    %s: Ready=%s %s: %s", describe(sample), condition.status, condition.reason, condition.message))

@@ -90,6 +90,7 @@ func printSecretKeys(ctx context.Context, c client.Client, samples []*unstructur
 	return nil
 }
 
+// printTokenSecret prints the keys of a FalconInstallationToken's Secret.
 func printTokenSecret(ctx context.Context, c client.Client, sample *unstructured.Unstructured) error {
 	current, err := currentToken(ctx, c, sample)
 	if err != nil {
@@ -102,8 +103,8 @@ func printTokenSecret(ctx context.Context, c client.Client, sample *unstructured
 	}
 	fmt.Println()
 	heading("Secret %s written by the operator (values masked)", key)
-	for _, k := range sortedKeys(secret.Data) {
-		detail("%s", maskedValue(k, secret.Data[k]))
+	for _, masked := range maskedKeys(secret) {
+		detail("%s", masked)
 	}
 	return nil
 }
@@ -126,11 +127,7 @@ func printClusterTokenSecrets(ctx context.Context, c client.Client, sample *unst
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: current.secretName}, secret); err != nil {
 			return fmt.Errorf("read the Secret of %s in %s: %w", describe(sample), ns, err)
 		}
-		masked := []string{}
-		for _, k := range sortedKeys(secret.Data) {
-			masked = append(masked, maskedValue(k, secret.Data[k]))
-		}
-		if _, err := fmt.Fprintf(w, "    %s\t%s\n", ns, strings.Join(masked, "  ")); err != nil {
+		if _, err := fmt.Fprintf(w, "    %s\t%s\n", ns, strings.Join(maskedKeys(secret), "  ")); err != nil {
 			return err
 		}
 		if first == nil {
@@ -156,13 +153,13 @@ func printClusterTokenSecrets(ctx context.Context, c client.Client, sample *unst
 	return nil
 }
 
-func sortedKeys(data map[string][]byte) []string {
-	return slices.Sorted(maps.Keys(data))
-}
-
-// maskedValue shows a Secret key with its value's length only.
-func maskedValue(key string, value []byte) string {
-	return fmt.Sprintf("%s=******** (%d bytes)", key, len(value))
+// maskedKeys shows a Secret's keys, sorted, each with its value's length only.
+func maskedKeys(secret *corev1.Secret) []string {
+	keys := slices.Sorted(maps.Keys(secret.Data))
+	for i, key := range keys {
+		keys[i] = fmt.Sprintf("%s=******** (%d bytes)", key, len(secret.Data[key]))
+	}
+	return keys
 }
 
 // token is a token sample as the API server has it, with the Secret it reports in

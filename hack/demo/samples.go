@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -40,7 +41,7 @@ func isToken(kind string) bool {
 
 // applySamples creates the credentials Secrets the samples refer to and the namespaces the
 // cluster tokens publish into, points the samples at the target and applies them.
-func applySamples(ctx context.Context, c client.Client, dir string, samples []*unstructured.Unstructured, t target, clusterResourceNamespace string) error {
+func applySamples(ctx context.Context, c client.Client, dir string, samples []*unstructured.Unstructured, t target) error {
 	heading("applying %s", dir)
 	switch {
 	case t.cloud == simulatorCloud:
@@ -60,7 +61,7 @@ func applySamples(ctx context.Context, c client.Client, dir string, samples []*u
 		}
 	}
 
-	for _, ref := range credentialsRefs(samples, clusterResourceNamespace) {
+	for _, ref := range credentialsRefs(samples) {
 		if err := applyCredentials(ctx, c, ref.secret, t); err != nil {
 			return err
 		}
@@ -167,7 +168,7 @@ type credentialsRef struct {
 // credentialsRefs lists the credentials Secrets the samples refer to, each once, where the
 // manager reads them: a namespaced sample's in its own namespace, a cluster-scoped sample's in
 // the manager's --cluster-resource-namespace.
-func credentialsRefs(samples []*unstructured.Unstructured, clusterResourceNamespace string) []credentialsRef {
+func credentialsRefs(samples []*unstructured.Unstructured) []credentialsRef {
 	var refs []credentialsRef
 	for _, sample := range samples {
 		name, _, _ := unstructured.NestedString(sample.Object, "spec", "falconAPI", "credentialsSecretRef", "name")
@@ -192,7 +193,7 @@ func credentialsRefs(samples []*unstructured.Unstructured, clusterResourceNamesp
 // applyClusterTokenNamespaces creates the namespaces the cluster tokens list, and
 // selectedNamespace with the labels their namespaceSelectors match.
 func applyClusterTokenNamespaces(ctx context.Context, c client.Client, samples []*unstructured.Unstructured) error {
-	selectedLabels := map[string]string{}
+	selectedLabels := labels.Set{}
 	for _, sample := range samples {
 		if sample.GetKind() != kindClusterInstallationToken {
 			continue
@@ -216,12 +217,7 @@ func applyClusterTokenNamespaces(ctx context.Context, c client.Client, samples [
 	if err := c.Apply(ctx, namespace, client.FieldOwner(fieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("apply Namespace %s: %w", selectedNamespace, err)
 	}
-	labels := make([]string, 0, len(selectedLabels))
-	for k, v := range selectedLabels {
-		labels = append(labels, k+"="+v)
-	}
-	slices.Sort(labels)
-	detail("Namespace %s labelled %s, for the namespaceSelector", selectedNamespace, strings.Join(labels, ","))
+	detail("Namespace %s labelled %s, for the namespaceSelector", selectedNamespace, selectedLabels)
 	return nil
 }
 

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
@@ -52,11 +55,7 @@ func scrapeMetrics(url string) metricsSource {
 		if err != nil {
 			return nil, err
 		}
-		out := make([]*dto.MetricFamily, 0, len(families))
-		for _, f := range families {
-			out = append(out, f)
-		}
-		return out, nil
+		return slices.Collect(maps.Values(families)), nil
 	}}
 }
 
@@ -114,24 +113,21 @@ func label(m *dto.Metric, name string) string {
 
 // waitController polls the controller's metrics until cond holds and returns when it first did.
 func waitController(ctx context.Context, src metricsSource, timeout time.Duration, what string, cond func(controllerState) bool) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	ticker := time.NewTicker(src.every)
-	defer ticker.Stop()
-	for {
-		st, err := readControllerState(ctx, src)
-		if err != nil {
-			return time.Time{}, err
+	var st controllerState
+	var at time.Time
+	err := wait.PollUntilContextTimeout(ctx, src.every, timeout, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if st, err = readControllerState(ctx, src); err != nil {
+			return false, err
 		}
-		if cond(st) {
-			return time.Now(), nil
-		}
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("timed out after %s waiting for %s (controller: %+v)", timeout, what, st)
-		}
-		select {
-		case <-ticker.C:
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
+		at = time.Now()
+		return cond(st), nil
+	})
+	switch {
+	case wait.Interrupted(err) && ctx.Err() == nil:
+		return time.Time{}, fmt.Errorf("timed out after %s waiting for %s (controller: %+v)", timeout, what, st)
+	case err != nil:
+		return time.Time{}, err
 	}
+	return at, nil
 }

@@ -36,11 +36,10 @@ type MemorySample struct {
 // of the growth per 1,000 resources.
 func (b *bench) measureEmpty(ctx context.Context, binary string, mem *MemoryResult) error {
 	b.logf("memory: RSS of the manager binary on an empty cluster")
-	run, err := b.runBinary(ctx, binary, "empty", nil, false)
-	if err != nil {
+	var err error
+	if mem.Empty, _, err = b.runBinary(ctx, binary, "empty", nil, false); err != nil {
 		return err
 	}
-	mem.Empty.RSSKiB, mem.Empty.PeakRSSKiB, mem.Empty.Verified = run.rssKiB, run.peakKiB, metav1.Duration{Duration: run.verified}
 	b.logf("memory: Go heap of the in-process manager on an empty cluster")
 	stop, err := b.startManager(ctx, b.cfg.SyncPeriod)
 	if err != nil {
@@ -56,18 +55,19 @@ func (b *bench) measureEmpty(ctx context.Context, binary string, mem *MemoryResu
 func (b *bench) measureMemory(ctx context.Context, binary string, stop func(), mem *MemoryResult) (*Profiles, error) {
 	cfg := b.cfg
 	b.logf("memory: Go heap of the in-process manager, %d resources", cfg.N)
-	mem.Without.HeapBytes = b.heapOf(ctx, stop)
+	heap := b.heapOf(ctx, stop)
 	b.logf("memory: RSS and profiles of the manager binary, %d resources", cfg.N)
-	run, err := b.runBinary(ctx, binary, "resources", b.keys, true)
+	without, profiles, err := b.runBinary(ctx, binary, "resources", b.keys, true)
 	if err != nil {
 		return nil, err
 	}
-	mem.Without.RSSKiB, mem.Without.PeakRSSKiB, mem.Without.Verified = run.rssKiB, run.peakKiB, metav1.Duration{Duration: run.verified}
+	without.HeapBytes = heap
+	mem.Without = without
 	thousands := float64(cfg.N) / 1000
 	mem.RSSPerThousandMiB = float64(mem.Without.RSSKiB-mem.Empty.RSSKiB) / 1024 / thousands
 	mem.HeapPerThousandMiB = float64(mem.Without.HeapBytes-mem.Empty.HeapBytes) / (1 << 20) / thousands
 	if cfg.Unrelated == 0 {
-		return run.profiles, nil
+		return profiles, nil
 	}
 
 	b.logf("memory: creating %d unrelated Secrets of %d bytes", cfg.Unrelated, cfg.UnrelatedSize)
@@ -77,28 +77,19 @@ func (b *bench) measureMemory(ctx context.Context, binary string, stop func(), m
 	}
 	mem.UnrelatedCreate = metav1.Duration{Duration: time.Since(t0).Round(time.Second)}
 	b.logf("memory: RSS of the manager binary, %d unrelated Secrets", cfg.Unrelated)
-	with, err := b.runBinary(ctx, binary, "unrelated", b.keys, false)
+	with, _, err := b.runBinary(ctx, binary, "unrelated", b.keys, false)
 	if err != nil {
 		return nil, err
 	}
-	mem.With = &MemorySample{RSSKiB: with.rssKiB, PeakRSSKiB: with.peakKiB, Verified: metav1.Duration{Duration: with.verified}}
+	mem.With = &with
 	b.logf("memory: Go heap of the in-process manager, %d unrelated Secrets", cfg.Unrelated)
-	b.reads.reset()
-	base, err := readControllerState(ctx, inProcessMetrics)
+	stopWith, _, err := b.startVerified(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stop2, err := b.startManager(ctx, cfg.SyncPeriod)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := b.waitVerified(ctx, inProcessMetrics, b.keys, base); err != nil {
-		stop2()
-		return nil, err
-	}
-	mem.With.HeapBytes = b.heapOf(ctx, stop2)
+	mem.With.HeapBytes = b.heapOf(ctx, stopWith)
 	mem.RSSRatio = float64(mem.With.RSSKiB) / float64(mem.Without.RSSKiB)
-	return run.profiles, nil
+	return profiles, nil
 }
 
 // heapOf measures the live Go heap of the running in-process manager as the difference between

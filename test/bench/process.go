@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
@@ -45,13 +46,6 @@ func (b *bench) kubeconfig() (string, error) {
 	return path, os.WriteFile(path, data, 0o600)
 }
 
-// binaryRun is what one run of the manager binary measured.
-type binaryRun struct {
-	rssKiB, peakKiB int64
-	verified        time.Duration // from its start until every resource was verified
-	profiles        *Profiles     // when profiled
-}
-
 // rssSamples of the resident set are taken rssEvery apart once the manager has verified
 // every resource; their median is its RSS.
 const (
@@ -60,37 +54,38 @@ const (
 )
 
 // runBinary runs the manager binary against the cluster as it is, waits until it has verified
-// the resources keys (waitVerified, on its /metrics), and samples its resident set. With profile,
+// the resources keys (waitVerified, on its /metrics), and samples its resident set: the sample
+// has all but the Go heap, which is the in-process manager's. With profile,
 // its CPU is profiled from its start until the samples are taken (its start-up with every
 // resource in place, then a few seconds of steady state), and its heap at the end; the
 // profiles go to cfg.ProfileDir.
-func (b *bench) runBinary(ctx context.Context, binary, label string, keys []types.NamespacedName, profile bool) (binaryRun, error) {
-	var run binaryRun
+func (b *bench) runBinary(ctx context.Context, binary, label string, keys []types.NamespacedName, profile bool) (
+	sample MemorySample, profiles *Profiles, err error) {
 	kubeconfig, err := b.kubeconfig()
 	if err != nil {
-		return run, err
+		return sample, nil, err
 	}
 	probe, err := freeAddress()
 	if err != nil {
-		return run, err
+		return sample, nil, err
 	}
 	metricsAddr, err := freeAddress()
 	if err != nil {
-		return run, err
+		return sample, nil, err
 	}
 	pprofAddr := "0"
 	if profile {
 		if pprofAddr, err = freeAddress(); err != nil {
-			return run, err
+			return sample, nil, err
 		}
 		if err := os.MkdirAll(b.cfg.ProfileDir, 0o755); err != nil {
-			return run, err
+			return sample, nil, err
 		}
 	}
 	logPath := filepath.Join(b.cfg.WorkDir, "manager-"+label+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return run, err
+		return sample, nil, err
 	}
 	defer func() { _ = logFile.Close() }()
 	b.reads.reset()
@@ -111,24 +106,20 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
-		return run, err
+		return sample, nil, err
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
+		kill := time.AfterFunc(20*time.Second, func() { _ = cmd.Process.Kill() })
+		defer kill.Stop()
 		// The exit status after SIGTERM (or SIGKILL) says nothing the run needs.
-		select {
-		case err := <-exited:
-			_ = err
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			err := <-exited
-			_ = err
-		}
+		status := <-exited
+		_ = status
 	}()
-	failed := func(err error) (binaryRun, error) {
-		return run, fmt.Errorf("manager binary (log %s): %w", logPath, err)
+	failed := func(err error) (MemorySample, *Profiles, error) {
+		return sample, nil, fmt.Errorf("manager binary (log %s): %w", logPath, err)
 	}
 	if err := waitReadyz(ctx, "http://"+probe+"/readyz", exited); err != nil {
 		return failed(err)
@@ -144,7 +135,7 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 	if err != nil {
 		return failed(err)
 	}
-	run.verified = verified.Sub(started).Round(10 * time.Millisecond)
+	sample.Verified = metav1.Duration{Duration: verified.Sub(started).Round(10 * time.Millisecond)}
 	var samples []int64
 	for range rssSamples {
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
@@ -152,19 +143,19 @@ func (b *bench) runBinary(ctx context.Context, binary, label string, keys []type
 			return failed(fmt.Errorf("exited: %w", err))
 		}
 		samples = append(samples, procField(string(status), "VmRSS"))
-		run.peakKiB = procField(string(status), "VmHWM")
+		sample.PeakRSSKiB = procField(string(status), "VmHWM")
 		if err := sleep(ctx, rssEvery); err != nil {
-			return run, err
+			return sample, nil, err
 		}
 	}
 	slices.Sort(samples)
-	run.rssKiB = samples[len(samples)/2]
+	sample.RSSKiB = samples[len(samples)/2]
 	if profiler != nil {
-		if run.profiles, err = profiler.stop(ctx); err != nil {
+		if profiles, err = profiler.stop(ctx); err != nil {
 			return failed(err)
 		}
 	}
-	return run, nil
+	return sample, profiles, nil
 }
 
 func waitReadyz(ctx context.Context, url string, exited <-chan error) error {

@@ -13,12 +13,12 @@ const (
 	maxWallOverFalcon    = 1.5  // time until all Ready / the Falcon floor
 	maxSteadyKubeWrites  = 0.01 // Kubernetes writes per resource per sync period
 	maxRSSPerThousandMiB = 40.0 // RSS growth per 1,000 resources over an empty cluster
-	restartQueries       = 10   // besides the batched reads: OAuth, CCID, a few queries
+	restartOtherCalls    = 10   // besides the batched reads: OAuth, CCID, a few queries
 	maxRestartSeconds    = 60   // until every resource is verified after a restart
 )
 
 // maxRestartCalls is ceil(N/100) batched reads, plus OAuth, CCID and a few queries.
-func maxRestartCalls(n int) int { return (n+idsPerRead-1)/idsPerRead + restartQueries }
+func maxRestartCalls(n int) int { return (n+idsPerRead-1)/idsPerRead + restartOtherCalls }
 
 // targets checks the run against the design's cost per token.
 func targets(res *Result) []TargetResult {

@@ -32,6 +32,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
 
 // demoTimeout bounds one demo run; the demo itself gives up on Ready after two minutes.
@@ -198,8 +200,8 @@ func checkWithKubectl(t *testing.T, kubeconfig string) [][]byte {
 		t.Errorf("kubectl get cfit falcon-platform: %v", err)
 		return nil
 	}
-	if ready := conditionStatus(token, "Ready"); ready != "True" {
-		t.Errorf("ClusterFalconInstallationToken falcon-platform is Ready=%q, want True", ready)
+	if ready := testutil.ReadyCondition(token); ready == nil || ready.Status != metav1.ConditionTrue {
+		t.Errorf("ClusterFalconInstallationToken falcon-platform is not Ready: %+v", ready)
 	}
 	published, _, _ := unstructured.NestedStringSlice(token.Object, "status", "publishedNamespaces")
 	if !slices.Equal(published, clusterTokenNamespaces) {
@@ -235,18 +237,6 @@ func checkWithKubectl(t *testing.T, kubeconfig string) [][]byte {
 		return nil
 	}
 	return slices.Collect(maps.Values(first.Data))
-}
-
-// conditionStatus is the status of obj's condition of type kind, or "" without one.
-func conditionStatus(obj *unstructured.Unstructured, kind string) string {
-	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
-	for _, item := range conditions {
-		if fields, ok := item.(map[string]any); ok && fields["type"] == kind {
-			status, _ := fields["status"].(string)
-			return status
-		}
-	}
-	return ""
 }
 
 // runDemo runs the demo from the repository root in its own process group, with the real
