@@ -19,15 +19,6 @@ func LiveTokens(sim *falcontest.Simulator, cid string) []falcontest.Token {
 	return live
 }
 
-// TokenIDs are the IDs of tokens, in their order.
-func TokenIDs(tokens []falcontest.Token) []string {
-	ids := make([]string, 0, len(tokens))
-	for _, t := range tokens {
-		ids = append(ids, t.ID)
-	}
-	return ids
-}
-
 // markerStart opens the marker the operator appends to a token's label: "<label> [fto-…]".
 const markerStart = " [fto-"
 

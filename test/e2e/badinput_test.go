@@ -127,13 +127,7 @@ func badInputConditions(ctx SpecContext) {
 	By("counting the API calls of each refused object until the window ends")
 	end := createdAt.Add(hotLoopWindow)
 	callsInWindow := func(c badInputCase) int {
-		n := 0
-		for _, call := range callsOf(c.client.ClientID, createdAt) {
-			if call.At.Before(end) {
-				n++
-			}
-		}
-		return n
+		return countCalls(callsOf(c.client.ClientID, createdAt), func(call falcontest.Call) bool { return call.At.Before(end) })
 	}
 	withinBounds := func(g Gomega) {
 		for _, c := range cases {

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	falconv1alpha1 "github.com/falconops/falcon-token-operator/api/v1alpha1"
-	"github.com/falconops/falcon-token-operator/internal/falcon"
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"github.com/falconops/falcon-token-operator/internal/testutil"
 )
@@ -146,18 +145,15 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	}
 	Expect(fits).NotTo(BeEmpty())
 	tokens := sim.Tokens(api.CID)
-	byLabel := map[string][]falcontest.Token{}
+	perLabel := map[string]int{}
 	for _, t := range tokens {
-		byLabel[testutil.BaseLabel(t.Label)] = append(byLabel[testutil.BaseLabel(t.Label)], t)
+		perLabel[testutil.BaseLabel(t.Label)]++
 	}
-	live := func(label string) []falcontest.Token {
-		var out []falcontest.Token
-		for _, t := range byLabel[label] {
-			if t.Status == falcon.TokenStatusValid {
-				out = append(out, t)
-			}
-		}
-		return out
+	live := testutil.LiveTokens(sim, api.CID)
+	liveByLabel := map[string][]falcontest.Token{}
+	for _, t := range live {
+		label := testutil.BaseLabel(t.Label)
+		liveByLabel[label] = append(liveByLabel[label], t)
 	}
 
 	// Count first, so that the report has the number even when an assertion below fails.
@@ -166,10 +162,10 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	for _, fit := range fits {
 		label := labelOf(&fit)
 		owned[label] = true
-		duplicates += max(len(byLabel[label])-1, 0)
+		duplicates += max(perLabel[label]-1, 0)
 	}
 	var unowned []string
-	for _, t := range testutil.LiveTokens(sim, api.CID) {
+	for _, t := range live {
 		if !owned[testutil.BaseLabel(t.Label)] {
 			unowned = append(unowned, t.Label)
 		}
@@ -178,7 +174,7 @@ func expectOneTokenPerResource(ctx context.Context, namespace, credentialsSecret
 	add("all", "duplicates found", duplicates)
 
 	for _, fit := range fits {
-		mine := live(labelOf(&fit))
+		mine := liveByLabel[labelOf(&fit)]
 		Expect(mine).To(HaveLen(1), "%s/%s has exactly one live token", namespace, fit.Name)
 		Expect(mine[0].ID).To(Equal(fit.Status.TokenID), "%s/%s's status names its live token", namespace, fit.Name)
 		secret := &corev1.Secret{}

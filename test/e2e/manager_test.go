@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +15,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // managerProcess is one manager replica: the built binary as its own OS process.
@@ -177,18 +174,6 @@ func stopAllManagers() {
 			m.terminate()
 		}
 	}
-}
-
-// leaseHolder is the identity holding the manager's lease in namespace, "" when released.
-func leaseHolder(ctx context.Context, namespace string) (string, error) {
-	lease := &coordinationv1.Lease{}
-	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: leaseName}, lease); err != nil {
-		return "", err
-	}
-	if lease.Spec.HolderIdentity == nil {
-		return "", nil
-	}
-	return *lease.Spec.HolderIdentity, nil
 }
 
 func httpOK(url string) bool {

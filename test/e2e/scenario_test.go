@@ -8,8 +8,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/falconops/falcon-token-operator/internal/falcon/falcontest"
 	"github.com/falconops/falcon-token-operator/internal/testutil"
@@ -99,7 +101,14 @@ func (s *scenario) startLeader(opts ...managerOption) *managerProcess {
 
 // leaseHolder is the identity holding the scenario's lease, "" when released.
 func (s *scenario) leaseHolder(ctx context.Context) (string, error) {
-	return leaseHolder(ctx, s.ns)
+	lease := &coordinationv1.Lease{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: s.ns, Name: leaseName}, lease); err != nil {
+		return "", err
+	}
+	if lease.Spec.HolderIdentity == nil {
+		return "", nil
+	}
+	return *lease.Spec.HolderIdentity, nil
 }
 
 // finish runs when the spec ends, passed or failed. No process of the scenario may have

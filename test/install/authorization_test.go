@@ -8,10 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -70,12 +67,7 @@ func createRBAC(ctx context.Context, objs manifests, user serviceAccountUser) {
 			created = append(created, o)
 		}
 	}
-	for _, ns := range namespacesOf(created) {
-		err := k8sClient.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		if !apierrors.IsAlreadyExists(err) {
-			Expect(err).NotTo(HaveOccurred(), "create namespace %s", ns)
-		}
-	}
+	createNamespaces(ctx, created)
 	witnesses := witnessesOf(objs, user)
 	DeferCleanup(func(ctx context.Context) {
 		for _, o := range created {

@@ -143,20 +143,6 @@ func kustomizeDefaultWith(lines ...string) manifests {
 	return renderWith(kustomize, "build", filepath.Join(dir, "default"))
 }
 
-// servedOnly leaves out the objects of other projects' CRDs (ServiceMonitor, cert-manager's),
-// which the test API server does not serve.
-func servedOnly(objs manifests) manifests {
-	var out manifests
-	for _, o := range objs {
-		switch o.GroupVersionKind().Group {
-		case "monitoring.coreos.com", "cert-manager.io":
-		default:
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // The parts of the Prometheus Operator's ServiceMonitor and cert-manager's Certificate the tests
 // look at.
 type (

@@ -1,6 +1,7 @@
 package install_test
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,14 +27,6 @@ func (p permission) String() string {
 
 // credentialsRead is reading the credentials Secret, directly or through a watch.
 var credentialsRead = []permission{{"", "secrets", "get"}, {"", "secrets", "list"}, {"", "secrets", "watch"}}
-
-func mapValues[K comparable, V any](m map[K]V) []V {
-	out := make([]V, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
 
 // permissionsOf expands rules into single permissions; non-resource URLs are left out.
 func permissionsOf(rules []rbacv1.PolicyRule) sets.Set[permission] {
@@ -133,8 +126,9 @@ func expectManagerPermissions(m managerPod, objs manifests) {
 	g := grantsTo(objs, m.deployment.Namespace, spec.ServiceAccountName)
 	watched := m.watchedNamespaces()
 
+	generated := generatedManagerRules()
 	var missing, tooWide []string
-	for p := range generatedManagerRules() {
+	for p := range generated {
 		switch {
 		case isClusterScoped(p) || watched == nil:
 			if !g.cluster.Has(p) {
@@ -164,8 +158,7 @@ func expectManagerPermissions(m managerPod, objs manifests) {
 		}
 	}
 	// Secrets hold the tokens: no verb on them beyond what the controllers' markers ask for.
-	generated := generatedManagerRules()
-	for _, granted := range append([]sets.Set[permission]{g.cluster}, mapValues(g.inNamespace)...) {
+	for _, granted := range append([]sets.Set[permission]{g.cluster}, slices.Collect(maps.Values(g.inNamespace))...) {
 		for p := range granted {
 			if p.group == "" && p.resource == "secrets" && !generated.Has(p) {
 				tooWide = append(tooWide, p.String()+" (not in the generated manager-role)")
